@@ -1,0 +1,229 @@
+//! Asset definitions: an async function with declared upstream assets, a retry policy and a
+//! description.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::context::AssetContext;
+use crate::domain::{AssetKey, Metadata};
+
+/// What an asset function returns: the value handed to downstream assets (persisted by the IO
+/// manager) and the metadata recorded on its materialization.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AssetOutput {
+    pub value: Value,
+    pub metadata: Metadata,
+}
+
+impl AssetOutput {
+    pub fn new(value: Value) -> Self {
+        Self {
+            value,
+            metadata: Metadata::new(),
+        }
+    }
+
+    pub fn with_metadata(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.metadata.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// Why an asset failed. `retryable` says whether the retry policy may try again: a timeout is
+/// worth another attempt, a body that is not JSON is not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct AssetError {
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl AssetError {
+    /// A failure another attempt may fix (network, 5xx, throttling).
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    /// A failure no retry will fix (bad data, bad config, 4xx).
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+/// How often and how patiently a failed step is tried again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included; 1 means no retry.
+    pub max_attempts: u32,
+    /// Delay before the second attempt.
+    pub delay: Duration,
+    /// Each further delay is the previous one times this factor.
+    pub backoff_factor: f64,
+    /// Upper bound of one delay.
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    pub const NONE: RetryPolicy = RetryPolicy {
+        max_attempts: 1,
+        delay: Duration::ZERO,
+        backoff_factor: 1.0,
+        max_delay: Duration::ZERO,
+    };
+
+    pub fn exponential(max_attempts: u32, delay: Duration) -> Self {
+        Self {
+            max_attempts: max_attempts.max(1),
+            delay,
+            backoff_factor: 2.0,
+            max_delay: Duration::from_secs(300),
+        }
+    }
+
+    /// The delay before attempt `next_attempt` (2 for the first retry), or `None` when the policy
+    /// allows no such attempt.
+    pub fn delay_before(&self, next_attempt: u32) -> Option<Duration> {
+        if next_attempt < 2 || next_attempt > self.max_attempts {
+            return None;
+        }
+        let exponent = i32::try_from(next_attempt - 2).unwrap_or(i32::MAX);
+        let secs = self.delay.as_secs_f64() * self.backoff_factor.powi(exponent);
+        Some(Duration::from_secs_f64(
+            secs.min(self.max_delay.as_secs_f64()),
+        ))
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+/// The boxed future an asset function returns.
+pub type AssetFuture = Pin<Box<dyn Future<Output = Result<AssetOutput, AssetError>> + Send>>;
+
+/// The compute function of an asset.
+pub type AssetFn = Arc<dyn Fn(AssetContext) -> AssetFuture + Send + Sync>;
+
+/// An asset: a key, its upstream assets, a description, a retry policy and the function that
+/// computes it from its upstream values.
+#[derive(Clone)]
+pub struct AssetDef {
+    pub key: AssetKey,
+    pub upstream: Vec<AssetKey>,
+    pub description: String,
+    pub retry: RetryPolicy,
+    pub compute: AssetFn,
+}
+
+impl AssetDef {
+    /// Starts an asset definition; `key` must be a valid asset key (checked when definitions load).
+    pub fn builder(key: &str) -> AssetDefBuilder {
+        AssetDefBuilder {
+            key: key.to_owned(),
+            upstream: Vec::new(),
+            description: String::new(),
+            retry: RetryPolicy::NONE,
+        }
+    }
+}
+
+impl fmt::Debug for AssetDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssetDef")
+            .field("key", &self.key)
+            .field("upstream", &self.upstream)
+            .field("description", &self.description)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`AssetDef`]; names are parsed in [`AssetDefBuilder::compute`].
+#[derive(Debug, Clone)]
+pub struct AssetDefBuilder {
+    key: String,
+    upstream: Vec<String>,
+    description: String,
+    retry: RetryPolicy,
+}
+
+impl AssetDefBuilder {
+    pub fn upstream(mut self, keys: &[&str]) -> Self {
+        self.upstream = keys.iter().map(|k| (*k).to_owned()).collect();
+        self
+    }
+
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = text.to_owned();
+        self
+    }
+
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Finishes the definition with its compute function.
+    pub fn compute<F, Fut>(self, f: F) -> Result<AssetDef, crate::domain::IdError>
+    where
+        F: Fn(AssetContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<AssetOutput, AssetError>> + Send + 'static,
+    {
+        let upstream = self
+            .upstream
+            .iter()
+            .map(|k| AssetKey::parse(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(AssetDef {
+            key: AssetKey::parse(&self.key)?,
+            upstream,
+            description: self.description,
+            retry: self.retry,
+            compute: Arc::new(move |ctx| Box::pin(f(ctx))),
+        })
+    }
+}
+
+/// Upstream values handed to an asset, by key.
+pub type Inputs = BTreeMap<AssetKey, Arc<Value>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponential_backoff_delays() {
+        let p = RetryPolicy::exponential(4, Duration::from_millis(100));
+        let delays: Vec<_> = (1..=5).map(|n| p.delay_before(n)).collect();
+        assert_eq!(
+            delays,
+            vec![
+                None,
+                Some(Duration::from_millis(100)),
+                Some(Duration::from_millis(200)),
+                Some(Duration::from_millis(400)),
+                None
+            ]
+        );
+        assert_eq!(RetryPolicy::NONE.delay_before(2), None);
+        let capped = RetryPolicy {
+            max_delay: Duration::from_millis(150),
+            ..p
+        };
+        assert_eq!(capped.delay_before(4), Some(Duration::from_millis(150)));
+    }
+}

@@ -1,0 +1,103 @@
+//! Job definitions: a named set of assets with default run config, and the resolution of a
+//! launch's config against those defaults.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::graph::AssetGraph;
+use super::{AssetDef, ConfigError, DefinitionError};
+use crate::domain::{AssetKey, JobName};
+
+/// A job: assets executed together, in dependency order.
+#[derive(Clone)]
+pub struct JobDef {
+    pub name: JobName,
+    pub description: String,
+    assets: Vec<AssetDef>,
+    graph: AssetGraph,
+    /// The run config a launch starts from; its keys are the keys a launch may set.
+    pub default_config: Map<String, Value>,
+}
+
+impl JobDef {
+    /// Validates the asset graph of the job.
+    pub fn new(
+        name: &str,
+        description: &str,
+        assets: Vec<AssetDef>,
+        default_config: Map<String, Value>,
+    ) -> Result<Self, DefinitionError> {
+        let name = JobName::parse(name)?;
+        let nodes: Vec<_> = assets
+            .iter()
+            .map(|a| (a.key.clone(), a.upstream.clone()))
+            .collect();
+        let graph = AssetGraph::new(&name, &nodes)?;
+        Ok(Self {
+            name,
+            description: description.to_owned(),
+            assets,
+            graph,
+            default_config,
+        })
+    }
+
+    pub fn graph(&self) -> &AssetGraph {
+        &self.graph
+    }
+
+    pub fn assets(&self) -> &[AssetDef] {
+        &self.assets
+    }
+
+    pub fn asset(&self, key: &AssetKey) -> Option<&AssetDef> {
+        self.assets.iter().find(|a| &a.key == key)
+    }
+
+    /// The job's defaults overlaid with `overrides`. A key the job does not know, or a value of
+    /// another JSON type than the default's (null defaults accept anything), is refused.
+    pub fn resolve_config(&self, overrides: &Map<String, Value>) -> Result<Value, ConfigError> {
+        let mut config = self.default_config.clone();
+        for (key, value) in overrides {
+            let Some(default) = self.default_config.get(key) else {
+                return Err(ConfigError::UnknownKey {
+                    job: self.name.clone(),
+                    key: key.clone(),
+                    known: self.default_config.keys().cloned().collect(),
+                });
+            };
+            if !default.is_null() && json_type(default) != json_type(value) {
+                return Err(ConfigError::WrongType {
+                    job: self.name.clone(),
+                    key: key.clone(),
+                    expected: json_type(default),
+                    got: json_type(value),
+                });
+            }
+            config.insert(key.clone(), value.clone());
+        }
+        Ok(Value::Object(config))
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+impl fmt::Debug for JobDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobDef")
+            .field("name", &self.name)
+            .field("assets", &self.graph.order())
+            .field("default_config", &self.default_config)
+            .finish_non_exhaustive()
+    }
+}

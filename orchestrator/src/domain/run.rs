@@ -1,0 +1,96 @@
+//! A run: one execution of a job with a run config and tags.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{AssetKey, JobName, RunId, RunStatus, TagKey};
+
+/// Run tags, e.g. `schedule=daily`, `team=data`.
+pub type Tags = BTreeMap<TagKey, String>;
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub id: RunId,
+    pub job: JobName,
+    pub status: RunStatus,
+    /// The run config the assets see (the job's defaults overlaid with what the launcher gave).
+    pub config: Value,
+    pub tags: Tags,
+    /// The run this one re-executes, if any.
+    pub parent_run_id: Option<RunId>,
+    /// Steps to execute; `None` means the whole job.
+    pub step_selection: Option<Vec<AssetKey>>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Run {
+    /// Wall time from start to end, when both are known.
+    pub fn duration(&self) -> Option<chrono::Duration> {
+        Some(self.ended_at? - self.started_at?)
+    }
+}
+
+/// What it takes to create a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    pub id: RunId,
+    pub job: JobName,
+    pub status: RunStatus,
+    pub config: Value,
+    pub tags: Tags,
+    pub parent_run_id: Option<RunId>,
+    pub step_selection: Option<Vec<AssetKey>>,
+}
+
+impl NewRun {
+    /// A run the daemon will pick up.
+    pub fn queued(job: JobName, config: Value, tags: Tags) -> Self {
+        Self {
+            id: RunId::new(),
+            job,
+            status: RunStatus::Queued,
+            config,
+            tags,
+            parent_run_id: None,
+            step_selection: None,
+        }
+    }
+
+    /// A run the creating process executes itself, so no daemon must ever claim it.
+    pub fn in_process(job: JobName, config: Value, tags: Tags) -> Self {
+        Self {
+            status: RunStatus::Starting,
+            ..Self::queued(job, config, tags)
+        }
+    }
+}
+
+/// Which runs to list. Results come newest first; `before` is the keyset cursor (the id of the
+/// last run of the previous page).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunFilter {
+    pub status: Option<RunStatus>,
+    pub job: Option<JobName>,
+    pub tag: Option<(TagKey, String)>,
+    pub before: Option<RunId>,
+    pub limit: u32,
+}
+
+impl RunFilter {
+    pub const DEFAULT_LIMIT: u32 = 50;
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// The page size, clamped to something a database answers quickly.
+    pub fn effective_limit(&self) -> u32 {
+        match self.limit {
+            0 => Self::DEFAULT_LIMIT,
+            n => n.min(Self::MAX_LIMIT),
+        }
+    }
+}

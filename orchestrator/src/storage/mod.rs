@@ -1,0 +1,130 @@
+//! Run storage: one interface ([`RunStorage`]), two backends with the same behaviour —
+//! PostgreSQL for production and SQLite as the embedded default. All SQL of orch lives under this
+//! module. Status changes happen here and only here, through conditional updates checked against
+//! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
+
+mod postgres;
+mod rows;
+mod sql;
+mod sqlite;
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+use crate::domain::{
+    AssetKey, AssetSummary, EventRecord, Materialization, NewEvent, NewRun, Run, RunFilter, RunId,
+    RunStatus,
+};
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("run {0} not found")]
+    RunNotFound(RunId),
+    #[error("run {run} is {from}; it cannot become {to}")]
+    IllegalTransition {
+        run: RunId,
+        from: RunStatus,
+        to: RunStatus,
+    },
+    #[error("a run cannot be created as {0}; new runs are QUEUED or STARTING")]
+    NotInitial(RunStatus),
+    #[error(
+        "unsupported database URL '{0}': use postgres://user@host:port/db or sqlite://path/to/orch.db"
+    )]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data could not be read ({0})")]
+    Corrupt(String),
+}
+
+/// Connection settings common to both backends.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    /// Apply pending migrations when connecting.
+    pub migrate: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            migrate: true,
+        }
+    }
+}
+
+/// The run store. Implementations behave identically; the shared test suite in
+/// `orchestrator/tests/storage` holds them to it.
+#[async_trait]
+pub trait RunStorage: Send + Sync + Debug {
+    /// Applies pending migrations (embedded in the binary).
+    async fn migrate(&self) -> Result<(), StorageError>;
+
+    /// Creates a run in its initial status and records the matching run event.
+    async fn create_run(&self, run: &NewRun) -> Result<Run, StorageError>;
+
+    async fn get_run(&self, id: RunId) -> Result<Run, StorageError>;
+
+    /// Runs newest first, after the `before` cursor, filtered.
+    async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<Run>, StorageError>;
+
+    /// Moves a run to `to` if the lifecycle allows it from the status the run has at that
+    /// instant (one conditional update), and records the run event in the same transaction.
+    async fn transition_run(
+        &self,
+        id: RunId,
+        to: RunStatus,
+        message: Option<&str>,
+    ) -> Result<Run, StorageError>;
+
+    /// Appends events in order, in one transaction; materializations also update the catalog.
+    async fn append_events(&self, run: RunId, events: &[NewEvent]) -> Result<(), StorageError>;
+
+    /// A run's events with ids greater than `after`, oldest first, at most `limit`.
+    async fn list_events(
+        &self,
+        run: RunId,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>, StorageError>;
+
+    /// Every asset with its latest materialization, by key.
+    async fn list_assets(&self) -> Result<Vec<AssetSummary>, StorageError>;
+
+    /// Materializations of one asset, newest first, with event ids below `before`.
+    async fn asset_history(
+        &self,
+        key: &AssetKey,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Materialization>, StorageError>;
+}
+
+/// Opens the store a database URL names: `postgres://…`/`postgresql://…` or `sqlite://…`.
+pub async fn connect(
+    url: &str,
+    options: &StoreOptions,
+) -> Result<Arc<dyn RunStorage>, StorageError> {
+    let store: Arc<dyn RunStorage> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Arc::new(PgStore::connect(url, options).await?)
+        } else if url.starts_with("sqlite:") {
+            Arc::new(SqliteStore::connect(url, options).await?)
+        } else {
+            return Err(StorageError::UnsupportedUrl(url.to_owned()));
+        };
+    if options.migrate {
+        store.migrate().await?;
+    }
+    Ok(store)
+}

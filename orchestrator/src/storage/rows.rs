@@ -1,0 +1,172 @@
+//! Row shapes shared by both backends and their conversion into domain types. The same Rust
+//! types decode from PostgreSQL (UUID, JSONB, TIMESTAMPTZ) and SQLite (BLOB, TEXT, TEXT).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::StorageError;
+use crate::domain::{
+    AssetKey, AssetSummary, EventKind, EventRecord, JobName, Materialization, Metadata, Run, RunId,
+    RunStatus, TagKey,
+};
+
+/// The columns of `runs`, as `run_columns!` lists them.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct RunRow {
+    pub id: Uuid,
+    pub job: String,
+    pub status: String,
+    pub config: Json<Value>,
+    pub tags: Json<BTreeMap<String, String>>,
+    pub parent_run_id: Option<Uuid>,
+    pub step_selection: Option<Json<Vec<String>>>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The column list [`RunRow`] decodes, as a literal so statements stay `&'static str`.
+macro_rules! run_columns {
+    () => {
+        "id, job, status, config, tags, parent_run_id, step_selection, \
+         created_at, started_at, ended_at, updated_at"
+    };
+}
+pub(crate) use run_columns;
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
+    StorageError::Corrupt(format!("{what}: {detail}"))
+}
+
+impl TryFrom<RunRow> for Run {
+    type Error = StorageError;
+
+    fn try_from(row: RunRow) -> Result<Self, Self::Error> {
+        let id = RunId::from_uuid(row.id);
+        let tags = row
+            .tags
+            .0
+            .into_iter()
+            .map(|(k, v)| Ok((TagKey::parse(&k)?, v)))
+            .collect::<Result<_, crate::domain::IdError>>()
+            .map_err(|e| corrupt(&format!("run {id} tags"), e))?;
+        let step_selection = row
+            .step_selection
+            .map(|Json(keys)| keys.iter().map(|k| AssetKey::parse(k)).collect())
+            .transpose()
+            .map_err(|e| corrupt(&format!("run {id} step selection"), e))?;
+        Ok(Run {
+            id,
+            job: JobName::parse(&row.job).map_err(|e| corrupt(&format!("run {id} job"), e))?,
+            status: row
+                .status
+                .parse::<RunStatus>()
+                .map_err(|e| corrupt(&format!("run {id} status"), e))?,
+            config: row.config.0,
+            tags,
+            parent_run_id: row.parent_run_id.map(RunId::from_uuid),
+            step_selection,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            ended_at: row.ended_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// The columns of `events` that make an [`EventRecord`].
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub id: i64,
+    pub run_id: Uuid,
+    pub ts: DateTime<Utc>,
+    pub step_key: Option<String>,
+    pub payload: Json<Value>,
+}
+
+impl TryFrom<EventRow> for EventRecord {
+    type Error = StorageError;
+
+    fn try_from(row: EventRow) -> Result<Self, Self::Error> {
+        let kind: EventKind = serde_json::from_value(row.payload.0)
+            .map_err(|e| corrupt(&format!("event {}", row.id), e))?;
+        let step = row
+            .step_key
+            .map(|k| AssetKey::parse(&k))
+            .transpose()
+            .map_err(|e| corrupt(&format!("event {} step", row.id), e))?;
+        Ok(EventRecord {
+            id: row.id,
+            run_id: RunId::from_uuid(row.run_id),
+            timestamp: row.ts,
+            step,
+            kind,
+        })
+    }
+}
+
+/// One materialization, from `assets` or from `events`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct MaterializationRow {
+    pub asset_key: String,
+    pub run_id: Uuid,
+    pub event_id: i64,
+    pub ts: DateTime<Utc>,
+    pub metadata: Json<Value>,
+}
+
+impl TryFrom<MaterializationRow> for Materialization {
+    type Error = StorageError;
+
+    fn try_from(row: MaterializationRow) -> Result<Self, Self::Error> {
+        let asset_key = AssetKey::parse(&row.asset_key)
+            .map_err(|e| corrupt(&format!("event {} asset key", row.event_id), e))?;
+        let metadata: Metadata = serde_json::from_value(row.metadata.0)
+            .map_err(|e| corrupt(&format!("event {} metadata", row.event_id), e))?;
+        Ok(Materialization {
+            asset_key,
+            run_id: RunId::from_uuid(row.run_id),
+            event_id: row.event_id,
+            timestamp: row.ts,
+            metadata,
+        })
+    }
+}
+
+impl TryFrom<MaterializationRow> for AssetSummary {
+    type Error = StorageError;
+
+    fn try_from(row: MaterializationRow) -> Result<Self, Self::Error> {
+        let latest = Materialization::try_from(row)?;
+        Ok(AssetSummary {
+            key: latest.asset_key.clone(),
+            latest,
+        })
+    }
+}
+
+/// Tags as stored in the run row's JSON column.
+pub(crate) fn tags_json(tags: &crate::domain::Tags) -> Json<BTreeMap<String, String>> {
+    Json(
+        tags.iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+            .collect(),
+    )
+}
+
+/// The predecessors of a status padded to four, so one statement text serves every target.
+pub(crate) fn predecessors4(to: RunStatus) -> [&'static str; 4] {
+    let preds = RunStatus::predecessors(to);
+    // An unreachable target (QUEUED) gets a value no row holds, so the update never applies.
+    let fill = preds.first().map_or("-", |s| s.as_str());
+    let mut out = [fill; 4];
+    for (slot, status) in out.iter_mut().zip(preds) {
+        *slot = status.as_str();
+    }
+    out
+}

@@ -1,0 +1,307 @@
+//! The SQL both backends share. PostgreSQL and SQLite accept the same text for every statement
+//! here (`$n` placeholders, `RETURNING`, `ON CONFLICT`, `->` on JSON), and the same Rust types
+//! decode from both, so one body serves both: `shared_storage!` expands it for a pool type.
+//! A statement that must differ between the dialects lives in that backend's own module.
+
+/// Implements [`super::RunStorage`] for `$store` (a struct with a `pool: sqlx::Pool<$db>` field
+/// and an inherent `async fn run_migrations(&self)`).
+macro_rules! shared_storage {
+    ($store:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::storage::RunStorage for $store {
+            async fn migrate(&self) -> Result<(), $crate::storage::StorageError> {
+                self.run_migrations().await
+            }
+
+            async fn create_run(
+                &self,
+                run: &$crate::domain::NewRun,
+            ) -> Result<$crate::domain::Run, $crate::storage::StorageError> {
+                use $crate::storage::rows::{tags_json, RunRow};
+                if !run.status.is_initial() {
+                    return Err($crate::storage::StorageError::NotInitial(run.status));
+                }
+                let now = chrono::Utc::now();
+                let selection = run.step_selection.as_ref().map(|keys| {
+                    sqlx::types::Json(keys.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>())
+                });
+                let mut tx = self.pool.begin().await?;
+                let row: RunRow = sqlx::query_as(concat!(
+                    "INSERT INTO runs (id, job, status, config, tags, parent_run_id, step_selection, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+                    $crate::storage::rows::run_columns!()
+                ))
+                .bind(run.id.as_uuid())
+                .bind(run.job.as_str())
+                .bind(run.status.as_str())
+                .bind(sqlx::types::Json(&run.config))
+                .bind(tags_json(&run.tags))
+                .bind(run.parent_run_id.map(|p| p.as_uuid()))
+                .bind(selection)
+                .bind(now)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                for (key, value) in &run.tags {
+                    sqlx::query("INSERT INTO run_tags (run_id, key, value) VALUES ($1, $2, $3)")
+                        .bind(run.id.as_uuid())
+                        .bind(key.as_str())
+                        .bind(value)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let event = $crate::domain::NewEvent::run(
+                    $crate::domain::EventKind::for_status(run.status, None),
+                );
+                insert_event(&mut tx, run.id, &event).await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn get_run(
+                &self,
+                id: $crate::domain::RunId,
+            ) -> Result<$crate::domain::Run, $crate::storage::StorageError> {
+                use $crate::storage::rows::RunRow;
+                let row: Option<RunRow> = sqlx::query_as(concat!("SELECT ", $crate::storage::rows::run_columns!(), " FROM runs WHERE id = $1"))
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+                row.ok_or($crate::storage::StorageError::RunNotFound(id))?
+                    .try_into()
+            }
+
+            async fn list_runs(
+                &self,
+                filter: &$crate::domain::RunFilter,
+            ) -> Result<Vec<$crate::domain::Run>, $crate::storage::StorageError> {
+                use $crate::storage::rows::RunRow;
+                let mut q = sqlx::QueryBuilder::<$db>::new(concat!(
+                    "SELECT ", $crate::storage::rows::run_columns!(), " FROM runs WHERE 1 = 1"
+                ));
+                if let Some(status) = filter.status {
+                    q.push(" AND status = ").push_bind(status.as_str());
+                }
+                if let Some(job) = &filter.job {
+                    q.push(" AND job = ").push_bind(job.as_str().to_owned());
+                }
+                if let Some(before) = filter.before {
+                    q.push(" AND id < ").push_bind(before.as_uuid());
+                }
+                if let Some((key, value)) = &filter.tag {
+                    q.push(" AND EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.key = ")
+                        .push_bind(key.as_str().to_owned())
+                        .push(" AND t.value = ")
+                        .push_bind(value.clone())
+                        .push(")");
+                }
+                q.push(" ORDER BY id DESC LIMIT ")
+                    .push_bind(i64::from(filter.effective_limit()));
+                let rows: Vec<RunRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn transition_run(
+                &self,
+                id: $crate::domain::RunId,
+                to: $crate::domain::RunStatus,
+                message: Option<&str>,
+            ) -> Result<$crate::domain::Run, $crate::storage::StorageError> {
+                use $crate::domain::RunStatus;
+                use $crate::storage::rows::{predecessors4, RunRow};
+                let now = chrono::Utc::now();
+                let started_at = (to == RunStatus::Started).then_some(now);
+                let ended_at = to.is_terminal().then_some(now);
+                let [p1, p2, p3, p4] = predecessors4(to);
+                let mut tx = self.pool.begin().await?;
+                // The write comes first so SQLite takes its write lock before reading anything.
+                let row: Option<RunRow> = sqlx::query_as(concat!(
+                    "UPDATE runs SET status = $1, updated_at = $2, \
+                     started_at = COALESCE($3, started_at), ended_at = COALESCE($4, ended_at) \
+                     WHERE id = $5 AND status IN ($6, $7, $8, $9) RETURNING ",
+                    $crate::storage::rows::run_columns!()
+                ))
+                .bind(to.as_str())
+                .bind(now)
+                .bind(started_at)
+                .bind(ended_at)
+                .bind(id.as_uuid())
+                .bind(p1)
+                .bind(p2)
+                .bind(p3)
+                .bind(p4)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    let current: Option<String> =
+                        sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
+                            .bind(id.as_uuid())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let current = current.ok_or($crate::storage::StorageError::RunNotFound(id))?;
+                    let from: RunStatus = current.parse().map_err(|e| {
+                        $crate::storage::StorageError::Corrupt(format!("run {id} status: {e}"))
+                    })?;
+                    return Err($crate::storage::StorageError::IllegalTransition { run: id, from, to });
+                };
+                let event = $crate::domain::NewEvent::run($crate::domain::EventKind::for_status(
+                    to,
+                    message.map(str::to_owned),
+                ));
+                insert_event(&mut tx, id, &event).await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn append_events(
+                &self,
+                run: $crate::domain::RunId,
+                events: &[$crate::domain::NewEvent],
+            ) -> Result<(), $crate::storage::StorageError> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await?;
+                // Plain events go in multi-row inserts; a materialization is inserted on its own
+                // so its id is known for the catalog. Either way ids follow the given order.
+                let mut start = 0;
+                for (i, event) in events.iter().enumerate() {
+                    if event.kind.asset_key().is_some() {
+                        insert_events_batch(&mut tx, run, &events[start..i]).await?;
+                        let event_id = insert_event(&mut tx, run, event).await?;
+                        upsert_asset(&mut tx, run, event_id, event).await?;
+                        start = i + 1;
+                    }
+                }
+                insert_events_batch(&mut tx, run, &events[start..]).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_events(
+                &self,
+                run: $crate::domain::RunId,
+                after: Option<i64>,
+                limit: u32,
+            ) -> Result<Vec<$crate::domain::EventRecord>, $crate::storage::StorageError> {
+                let rows: Vec<$crate::storage::rows::EventRow> = sqlx::query_as(
+                    "SELECT id, run_id, ts, step_key, payload FROM events \
+                     WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                )
+                .bind(run.as_uuid())
+                .bind(after.unwrap_or(0))
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn list_assets(
+                &self,
+            ) -> Result<Vec<$crate::domain::AssetSummary>, $crate::storage::StorageError> {
+                let rows: Vec<$crate::storage::rows::MaterializationRow> = sqlx::query_as(
+                    "SELECT asset_key, last_run_id AS run_id, last_event_id AS event_id, \
+                     last_materialized_at AS ts, last_metadata AS metadata \
+                     FROM assets ORDER BY asset_key",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn asset_history(
+                &self,
+                key: &$crate::domain::AssetKey,
+                before: Option<i64>,
+                limit: u32,
+            ) -> Result<Vec<$crate::domain::Materialization>, $crate::storage::StorageError> {
+                let rows: Vec<$crate::storage::rows::MaterializationRow> = sqlx::query_as(
+                    "SELECT asset_key, run_id, id AS event_id, ts, payload -> 'metadata' AS metadata \
+                     FROM events WHERE asset_key = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                )
+                .bind(key.as_str())
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+        }
+
+        /// Inserts one event and returns its id.
+        async fn insert_event(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            run: $crate::domain::RunId,
+            event: &$crate::domain::NewEvent,
+        ) -> Result<i64, $crate::storage::StorageError> {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO events (run_id, ts, step_key, event_type, asset_key, payload) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(run.as_uuid())
+            .bind(event.timestamp)
+            .bind(event.step.as_ref().map(|s| s.as_str().to_owned()))
+            .bind(event.kind.type_name())
+            .bind(event.kind.asset_key().map(|k| k.as_str().to_owned()))
+            .bind(sqlx::types::Json(&event.kind))
+            .fetch_one(&mut **tx)
+            .await?;
+            Ok(id)
+        }
+
+        /// Inserts events in multi-row statements of at most 500 rows.
+        async fn insert_events_batch(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            run: $crate::domain::RunId,
+            events: &[$crate::domain::NewEvent],
+        ) -> Result<(), $crate::storage::StorageError> {
+            for chunk in events.chunks(500) {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO events (run_id, ts, step_key, event_type, asset_key, payload) ",
+                );
+                q.push_values(chunk, |mut b, event| {
+                    b.push_bind(run.as_uuid())
+                        .push_bind(event.timestamp)
+                        .push_bind(event.step.as_ref().map(|s| s.as_str().to_owned()))
+                        .push_bind(event.kind.type_name())
+                        .push_bind(event.kind.asset_key().map(|k| k.as_str().to_owned()))
+                        .push_bind(sqlx::types::Json(event.kind.clone()));
+                });
+                q.build().execute(&mut **tx).await?;
+            }
+            Ok(())
+        }
+
+        /// Makes `event` the asset's latest materialization unless a newer one is recorded.
+        async fn upsert_asset(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            run: $crate::domain::RunId,
+            event_id: i64,
+            event: &$crate::domain::NewEvent,
+        ) -> Result<(), $crate::storage::StorageError> {
+            let $crate::domain::EventKind::AssetMaterialization { asset_key, metadata } = &event.kind
+            else {
+                return Ok(());
+            };
+            sqlx::query(
+                "INSERT INTO assets (asset_key, last_run_id, last_event_id, last_materialized_at, \
+                 last_metadata) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (asset_key) DO UPDATE SET last_run_id = excluded.last_run_id, \
+                 last_event_id = excluded.last_event_id, \
+                 last_materialized_at = excluded.last_materialized_at, \
+                 last_metadata = excluded.last_metadata \
+                 WHERE assets.last_event_id < excluded.last_event_id",
+            )
+            .bind(asset_key.as_str())
+            .bind(run.as_uuid())
+            .bind(event_id)
+            .bind(event.timestamp)
+            .bind(sqlx::types::Json(metadata))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use shared_storage;

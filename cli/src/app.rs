@@ -1,0 +1,82 @@
+//! Wiring: the store, the object stores, the definitions and the worker, built from settings.
+
+use std::sync::Arc;
+
+use orchestrator::definitions::{Definitions, ObjectStore};
+use orchestrator::storage::{self, RunStorage, StoreOptions};
+use pipelines::PipelineResources;
+use worker::object_store::{LocalStore, S3Settings, S3Store};
+use worker::{IoManager, Worker};
+
+use crate::error::CliError;
+use crate::settings::{Settings, redact_url};
+
+/// Opens the configured store, applying migrations.
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn RunStorage>, CliError> {
+    let url = settings.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.orch_home).map_err(|e| {
+            CliError::config(format!(
+                "cannot create ORCH_HOME {}: {e}",
+                settings.orch_home.display()
+            ))
+        })?;
+    }
+    let options = StoreOptions {
+        max_connections: settings.db_max_connections,
+        migrate: true,
+    };
+    storage::connect(&url, &options).await.map_err(|e| match e {
+        storage::StorageError::UnsupportedUrl(_) => CliError::config(e.to_string()),
+        other => CliError::failure(format!(
+            "cannot open the run store at {}: {other}",
+            redact_url(&url)
+        )),
+    })
+}
+
+async fn s3(settings: &Settings, bucket: &str, prefix: &str) -> S3Store {
+    S3Store::connect(&S3Settings {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        region: settings.aws_region.clone(),
+        endpoint: settings.aws_endpoint_url.clone(),
+        force_path_style: settings.force_path_style(),
+    })
+    .await
+}
+
+/// The job definitions with their resources.
+pub async fn definitions(settings: &Settings) -> Result<Arc<Definitions>, CliError> {
+    let objects: Arc<dyn ObjectStore> = match &settings.s3_bucket_name {
+        Some(bucket) if !bucket.is_empty() => Arc::new(s3(settings, bucket, "").await),
+        _ => Arc::new(LocalStore::new(settings.orch_home.join("objects"))),
+    };
+    let resources = PipelineResources {
+        product_api_url: settings.product_api_url.clone(),
+        objects,
+    };
+    pipelines::definitions(&resources)
+        .map(Arc::new)
+        .map_err(|e| CliError::config(format!("the job definitions do not load: {e}")))
+}
+
+/// The IO manager for step outputs.
+pub async fn io_manager(settings: &Settings) -> IoManager {
+    let store: Arc<dyn ObjectStore> = match &settings.io_bucket {
+        Some(bucket) if !bucket.is_empty() => {
+            Arc::new(s3(settings, bucket, &settings.io_prefix).await)
+        }
+        _ => Arc::new(LocalStore::new(settings.orch_home.join("storage"))),
+    };
+    IoManager::new(store)
+}
+
+/// A worker over the configured store.
+pub async fn worker(
+    settings: &Settings,
+    store: Arc<dyn RunStorage>,
+    definitions: Arc<Definitions>,
+) -> Worker {
+    Worker::new(store, definitions, io_manager(settings).await)
+}

@@ -1,0 +1,123 @@
+//! The one typed configuration of the binary: defaults, then environment (and flags), parsed
+//! once here and passed down. No other module reads the environment.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Settings shared by every command. Each can be given as a flag or as the environment variable
+/// named in `--help`.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// orch's home directory: the embedded database, local objects and step outputs live here.
+    #[arg(long, env = "ORCH_HOME", default_value = ".orch", global = true)]
+    pub orch_home: PathBuf,
+
+    /// The run store: postgres://user@host:port/db, or sqlite://path (default: SQLite in ORCH_HOME).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// Most database connections one process opens.
+    #[arg(
+        long,
+        env = "ORCH_DB_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// The posts API `fetch_data` reads unless the run config sets `source_url`.
+    #[arg(
+        long,
+        env = "PRODUCT_API_URL",
+        default_value = pipelines::product::DEFAULT_PRODUCT_API_URL,
+        global = true
+    )]
+    pub product_api_url: String,
+
+    /// The bucket `store_to_s3` writes to; unset, objects go under ORCH_HOME/objects.
+    #[arg(long, env = "S3_BUCKET_NAME", global = true)]
+    pub s3_bucket_name: Option<String>,
+
+    /// AWS region of the buckets (otherwise the AWS SDK's usual resolution).
+    #[arg(long, env = "AWS_REGION", global = true)]
+    pub aws_region: Option<String>,
+
+    /// An S3-compatible endpoint, e.g. http://127.0.0.1:9000 for MinIO.
+    #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
+    pub aws_endpoint_url: Option<String>,
+
+    /// Path-style S3 addressing; defaults to on when AWS_ENDPOINT_URL is set.
+    #[arg(long, env = "ORCH_S3_FORCE_PATH_STYLE", global = true)]
+    pub s3_force_path_style: Option<bool>,
+
+    /// Keep step outputs (the IO manager) in this bucket instead of ORCH_HOME/storage. Needed
+    /// when workers do not share a disk (Kubernetes) and runs are re-executed from failure.
+    #[arg(long, env = "ORCH_IO_BUCKET", global = true)]
+    pub io_bucket: Option<String>,
+
+    /// Key prefix of step outputs in ORCH_IO_BUCKET.
+    #[arg(
+        long,
+        env = "ORCH_IO_PREFIX",
+        default_value = "orch-io/",
+        global = true
+    )]
+    pub io_prefix: String,
+
+    /// Log filter (tracing syntax), e.g. `info` or `orch=debug,sqlx=warn`.
+    #[arg(long, env = "ORCH_LOG", default_value = "warn", global = true)]
+    pub log: String,
+
+    /// Log format on stderr: `text` or `json`.
+    #[arg(long, env = "ORCH_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+/// How logs are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Settings {
+    /// The database URL in force.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.orch_home.join("orch.db").display()),
+        }
+    }
+
+    pub fn force_path_style(&self) -> bool {
+        self.s3_force_path_style
+            .unwrap_or(self.aws_endpoint_url.is_some())
+    }
+}
+
+/// A database URL fit for printing: the password is masked.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_print() {
+        assert_eq!(
+            super::redact_url("postgres://orch:s3cret@db:5432/orch"),
+            "postgres://orch:****@db:5432/orch"
+        );
+        assert_eq!(
+            super::redact_url("sqlite://.orch/orch.db"),
+            "sqlite://.orch/orch.db"
+        );
+    }
+}

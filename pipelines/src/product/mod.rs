@@ -1,0 +1,52 @@
+//! `product_pipeline_job`, the seed's reference job: `fetch_data` → `process_data` →
+//! `store_to_s3`. Its output (the JSON object and its key layout) matches the Dagster version
+//! exactly, so downstream consumers need no change.
+
+mod fetch;
+mod process;
+mod store;
+
+use std::time::Duration;
+
+use orchestrator::definitions::{AssetDef, DefinitionError, JobDef, RetryPolicy};
+use serde_json::{Map, Value, json};
+
+use crate::PipelineResources;
+
+pub use process::summarize;
+pub use store::object_key;
+
+/// The upstream API's default, as in the seed.
+pub const DEFAULT_PRODUCT_API_URL: &str = "https://jsonplaceholder.typicode.com/posts";
+
+/// The job and its three assets.
+pub fn product_pipeline_job(resources: &PipelineResources) -> Result<JobDef, DefinitionError> {
+    let retry = RetryPolicy::exponential(3, Duration::from_millis(500));
+    let http = fetch::client();
+    let fetch_data = AssetDef::builder("fetch_data")
+        .description("GET a JSON array of posts from the product API (or a file:// URL).")
+        .retry(retry)
+        .compute(move |ctx| fetch::fetch_data(http.clone(), ctx))?;
+    let process_data = AssetDef::builder("process_data")
+        .upstream(&["fetch_data"])
+        .description("Count the posts, average their title length, keep a sample.")
+        .compute(process::process_data)?;
+    let objects = resources.objects.clone();
+    let store_to_s3 = AssetDef::builder("store_to_s3")
+        .upstream(&["process_data"])
+        .description("Write the summary as pretty JSON to data_YYYYMMDD_HHMMSS.json in the bucket.")
+        .retry(retry)
+        .compute(move |ctx| store::store_to_s3(objects.clone(), ctx))?;
+    let mut config = Map::new();
+    config.insert(
+        "source_url".into(),
+        Value::String(resources.product_api_url.clone()),
+    );
+    config.insert("timeout_seconds".into(), json!(fetch::DEFAULT_TIMEOUT_SECS));
+    JobDef::new(
+        "product_pipeline_job",
+        "Fetch posts from the product API, summarize them and store the summary as JSON.",
+        vec![fetch_data, process_data, store_to_s3],
+        config,
+    )
+}

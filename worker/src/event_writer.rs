@@ -1,0 +1,138 @@
+//! Batches a run's events into few database writes. Emitting never waits for the database:
+//! events go into a channel, and one task writes whatever has accumulated in one transaction, so
+//! a step that logs 10 000 lines costs a handful of round trips, not 10 000.
+
+use std::sync::Arc;
+
+use orchestrator::definitions::EventSink;
+use orchestrator::domain::{NewEvent, RunId};
+use orchestrator::storage::{RunStorage, StorageError};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Something that watches events as they are emitted (the CLI's live progress).
+pub type EventObserver = Arc<dyn Fn(&NewEvent) + Send + Sync>;
+
+/// The most events written in one transaction.
+const MAX_BATCH: usize = 2_000;
+
+enum Message {
+    Event(NewEvent),
+    Flush(oneshot::Sender<Result<(), String>>),
+}
+
+/// The sending side; cheap to clone through `Arc`.
+pub struct EventWriter {
+    tx: mpsc::UnboundedSender<Message>,
+    observer: Option<EventObserver>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for EventWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventWriter").finish_non_exhaustive()
+    }
+}
+
+impl EventWriter {
+    /// Starts the writer task for `run`.
+    pub fn spawn(
+        store: Arc<dyn RunStorage>,
+        run: RunId,
+        observer: Option<EventObserver>,
+    ) -> Arc<Self> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(write_loop(store, run, rx));
+        Arc::new(Self {
+            tx,
+            observer,
+            task: std::sync::Mutex::new(Some(task)),
+        })
+    }
+
+    /// Waits until every event emitted before this call is stored.
+    pub async fn flush(&self) -> Result<(), StorageError> {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(Message::Flush(ack)).is_err() {
+            return Err(StorageError::Corrupt("the event writer has stopped".into()));
+        }
+        match done.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(StorageError::Corrupt(message)),
+            Err(_) => Err(StorageError::Corrupt("the event writer has stopped".into())),
+        }
+    }
+
+    /// Flushes and stops the writer task.
+    pub async fn close(&self) -> Result<(), StorageError> {
+        let result = self.flush().await;
+        let task = self.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            task.abort();
+        }
+        result
+    }
+}
+
+impl EventSink for EventWriter {
+    fn emit(&self, event: NewEvent) {
+        if let Some(observer) = &self.observer {
+            observer(&event);
+        }
+        // A send fails only after close(); an event emitted that late has nowhere to go.
+        let _ = self.tx.send(Message::Event(event));
+    }
+}
+
+async fn write_loop(
+    store: Arc<dyn RunStorage>,
+    run: RunId,
+    mut rx: mpsc::UnboundedReceiver<Message>,
+) {
+    let mut inbox = Vec::with_capacity(256);
+    let mut batch: Vec<NewEvent> = Vec::with_capacity(256);
+    // The first error is kept and reported to every later flush, so a lost write is never silent.
+    let mut failed: Option<String> = None;
+    while rx.recv_many(&mut inbox, MAX_BATCH).await > 0 {
+        let mut acks = Vec::new();
+        for message in inbox.drain(..) {
+            match message {
+                Message::Event(event) => batch.push(event),
+                Message::Flush(ack) => acks.push(ack),
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(e) = write_with_retry(store.as_ref(), run, &batch).await {
+                tracing::error!(run_id = %run, error = %e, events = batch.len(), "could not record events");
+                failed.get_or_insert_with(|| {
+                    format!("could not record {} events of run {run}: {e}", batch.len())
+                });
+            }
+            batch.clear();
+        }
+        for ack in acks {
+            let _ = ack.send(failed.clone().map_or(Ok(()), Err));
+        }
+    }
+}
+
+async fn write_with_retry(
+    store: &dyn RunStorage,
+    run: RunId,
+    batch: &[NewEvent],
+) -> Result<(), StorageError> {
+    let mut delay = std::time::Duration::from_millis(50);
+    let mut attempt = 1;
+    loop {
+        match store.append_events(run, batch).await {
+            Ok(()) => return Ok(()),
+            Err(StorageError::Database(e)) if attempt < 5 => {
+                tracing::warn!(run_id = %run, error = %e, attempt, "event write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

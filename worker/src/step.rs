@@ -1,0 +1,136 @@
+//! One step: the attempts of one asset under its retry policy, with its events, panic capture and
+//! output persistence.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use orchestrator::definitions::{
+    AssetContext, AssetDef, AssetError, AssetOutput, EventSink, Inputs,
+};
+use orchestrator::domain::{EventKind, NewEvent, RunId};
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::event_writer::EventWriter;
+use crate::io_manager::IoManager;
+
+/// Everything one step needs.
+pub(crate) struct StepRun {
+    pub run_id: RunId,
+    pub def: AssetDef,
+    pub config: Arc<Value>,
+    pub inputs: Arc<Inputs>,
+    pub events: Arc<EventWriter>,
+    pub io: IoManager,
+}
+
+/// Runs the step to success or to its last failed attempt; the error is the step's failure
+/// message as recorded.
+pub(crate) async fn run_step(step: StepRun) -> Result<Arc<Value>, String> {
+    let span = tracing::info_span!("step", run_id = %step.run_id, step = %step.def.key);
+    async move {
+        let key = &step.def.key;
+        let emit = |kind| step.events.emit(NewEvent::step(key, kind));
+        let started = Instant::now();
+        let max = step.def.retry.max_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            emit(EventKind::StepStart { attempt });
+            let error = match attempt_once(&step, attempt).await {
+                Ok(output) => match persist(&step, output).await {
+                    Ok(value) => {
+                        let duration_ms =
+                            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        emit(EventKind::StepSuccess { duration_ms });
+                        return Ok(value);
+                    }
+                    Err(e) => e,
+                },
+                Err(e) => e,
+            };
+            let delay = error
+                .retryable
+                .then(|| step.def.retry.delay_before(attempt + 1))
+                .flatten();
+            if let Some(delay) = delay {
+                tracing::warn!(attempt, error = %error.message, "step failed; retrying");
+                emit(EventKind::StepUpRetry {
+                    error: error.message.clone(),
+                    attempt,
+                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                });
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+                continue;
+            }
+            let message = format!("{key}: {} (attempt {attempt} of {max})", error.message);
+            tracing::error!(error = %message, "step failed");
+            emit(EventKind::StepFailure {
+                error: message.clone(),
+                attempt,
+            });
+            return Err(message);
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// One call of the asset function, in its own task so a panic becomes an error.
+async fn attempt_once(step: &StepRun, attempt: u32) -> Result<AssetOutput, AssetError> {
+    let sink: Arc<dyn EventSink> = step.events.clone();
+    let ctx = AssetContext::new(
+        step.run_id,
+        step.def.key.clone(),
+        attempt,
+        step.config.clone(),
+        step.inputs.clone(),
+        sink,
+    );
+    let compute = step.def.compute.clone();
+    match tokio::spawn(async move { compute(ctx).await }).await {
+        Ok(result) => result,
+        Err(join) if join.is_panic() => Err(AssetError::fatal(format!(
+            "panicked: {}",
+            panic_message(join.into_panic())
+        ))),
+        Err(_) => Err(AssetError::fatal("was cancelled")),
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
+}
+
+/// Stores the output through the IO manager and records output and materialization.
+async fn persist(step: &StepRun, output: AssetOutput) -> Result<Arc<Value>, AssetError> {
+    let key = &step.def.key;
+    let stored = step
+        .io
+        .store_output(step.run_id, key, &output.value)
+        .await
+        .map_err(|e| AssetError {
+            message: format!("could not persist the output: {e}"),
+            retryable: e.is_retryable(),
+        })?;
+    step.events.emit(NewEvent::step(
+        key,
+        EventKind::StepOutput {
+            location: stored.uri,
+        },
+    ));
+    step.events.emit(NewEvent::step(
+        key,
+        EventKind::AssetMaterialization {
+            asset_key: key.clone(),
+            metadata: output.metadata,
+        },
+    ));
+    Ok(Arc::new(output.value))
+}

@@ -16,6 +16,11 @@ pub type EventObserver = Arc<dyn Fn(&NewEvent) + Send + Sync>;
 /// The most events written in one transaction.
 const MAX_BATCH: usize = 2_000;
 
+/// How long the first event of a batch waits for company before it is written, unless a flush
+/// asks sooner. Short enough for live progress, long enough that a quick step's start, output,
+/// materialization and success share one transaction.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
+
 enum Message {
     Event(NewEvent),
     Flush(oneshot::Sender<Result<(), String>>),
@@ -95,10 +100,12 @@ async fn write_loop(
     let mut failed: Option<String> = None;
     while rx.recv_many(&mut inbox, MAX_BATCH).await > 0 {
         let mut acks = Vec::new();
-        for message in inbox.drain(..) {
-            match message {
-                Message::Event(event) => batch.push(event),
-                Message::Flush(ack) => acks.push(ack),
+        sort_messages(&mut inbox, &mut batch, &mut acks);
+        let deadline = tokio::time::Instant::now() + LINGER;
+        while acks.is_empty() && batch.len() < MAX_BATCH {
+            match tokio::time::timeout_at(deadline, rx.recv_many(&mut inbox, MAX_BATCH)).await {
+                Ok(n) if n > 0 => sort_messages(&mut inbox, &mut batch, &mut acks),
+                _ => break,
             }
         }
         if !batch.is_empty() {
@@ -112,6 +119,19 @@ async fn write_loop(
         }
         for ack in acks {
             let _ = ack.send(failed.clone().map_or(Ok(()), Err));
+        }
+    }
+}
+
+fn sort_messages(
+    inbox: &mut Vec<Message>,
+    batch: &mut Vec<NewEvent>,
+    acks: &mut Vec<oneshot::Sender<Result<(), String>>>,
+) {
+    for message in inbox.drain(..) {
+        match message {
+            Message::Event(event) => batch.push(event),
+            Message::Flush(ack) => acks.push(ack),
         }
     }
 }

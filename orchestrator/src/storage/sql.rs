@@ -162,18 +162,12 @@ macro_rules! shared_storage {
                     return Ok(());
                 }
                 let mut tx = self.pool.begin().await?;
-                // Plain events go in multi-row inserts; a materialization is inserted on its own
-                // so its id is known for the catalog. Either way ids follow the given order.
-                let mut start = 0;
-                for (i, event) in events.iter().enumerate() {
-                    if event.kind.asset_key().is_some() {
-                        insert_events_batch(&mut tx, run, &events[start..i]).await?;
-                        let event_id = insert_event(&mut tx, run, event).await?;
-                        upsert_asset(&mut tx, run, event_id, event).await?;
-                        start = i + 1;
+                for chunk in events.chunks(500) {
+                    let ids = insert_events_batch(&mut tx, run, chunk).await?;
+                    for (event, id) in chunk.iter().zip(ids) {
+                        upsert_asset(&mut tx, run, id, event).await?;
                     }
                 }
-                insert_events_batch(&mut tx, run, &events[start..]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -249,27 +243,29 @@ macro_rules! shared_storage {
             Ok(id)
         }
 
-        /// Inserts events in multi-row statements of at most 500 rows.
+        /// Inserts events in one multi-row statement and returns their ids in the given order.
+        /// Both databases number the rows of one statement in VALUES order, increasing, so the
+        /// sorted ids line up with `events` even when other writers interleave.
         async fn insert_events_batch(
             tx: &mut sqlx::Transaction<'_, $db>,
             run: $crate::domain::RunId,
             events: &[$crate::domain::NewEvent],
-        ) -> Result<(), $crate::storage::StorageError> {
-            for chunk in events.chunks(500) {
-                let mut q = sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO events (run_id, ts, step_key, event_type, asset_key, payload) ",
-                );
-                q.push_values(chunk, |mut b, event| {
-                    b.push_bind(run.as_uuid())
-                        .push_bind(event.timestamp)
-                        .push_bind(event.step.as_ref().map(|s| s.as_str().to_owned()))
-                        .push_bind(event.kind.type_name())
-                        .push_bind(event.kind.asset_key().map(|k| k.as_str().to_owned()))
-                        .push_bind(sqlx::types::Json(event.kind.clone()));
-                });
-                q.build().execute(&mut **tx).await?;
-            }
-            Ok(())
+        ) -> Result<Vec<i64>, $crate::storage::StorageError> {
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO events (run_id, ts, step_key, event_type, asset_key, payload) ",
+            );
+            q.push_values(events, |mut b, event| {
+                b.push_bind(run.as_uuid())
+                    .push_bind(event.timestamp)
+                    .push_bind(event.step.as_ref().map(|s| s.as_str().to_owned()))
+                    .push_bind(event.kind.type_name())
+                    .push_bind(event.kind.asset_key().map(|k| k.as_str().to_owned()))
+                    .push_bind(sqlx::types::Json(event.kind.clone()));
+            });
+            q.push(" RETURNING id");
+            let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+            ids.sort_unstable();
+            Ok(ids)
         }
 
         /// Makes `event` the asset's latest materialization unless a newer one is recorded.

@@ -1,0 +1,12 @@
+//! End-to-end tests of the `orch` binary: `orch run product_pipeline_job` against a fixture
+//! upstream in this process, on PostgreSQL + S3 (moto) and on the embedded default (SQLite and
+//! local files); failures of every input the job depends on; retries; `orch runs list` and
+//! `orch jobs list`.
+//!
+//! Needs the test services: `eval "$(scripts/test-services.sh)"`, then
+//! `cargo test -p orch --test e2e`.
+
+mod failures;
+mod listing;
+mod pipeline;
+mod support;

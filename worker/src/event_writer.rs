@@ -24,6 +24,8 @@ const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
 enum Message {
     Event(NewEvent),
     Flush(oneshot::Sender<Result<(), String>>),
+    /// Hand back what is not written yet and stop.
+    Finish(oneshot::Sender<Result<Vec<NewEvent>, String>>),
 }
 
 /// The sending side; cheap to clone through `Arc`.
@@ -68,14 +70,18 @@ impl EventWriter {
         }
     }
 
-    /// Flushes and stops the writer task.
-    pub async fn close(&self) -> Result<(), StorageError> {
-        let result = self.flush().await;
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(task) = task {
-            task.abort();
+    /// Stops the writer and returns the events it has not written yet, so the caller can store
+    /// them together with the run's final status in one transaction. Fails if an earlier batch
+    /// could not be recorded.
+    pub async fn finish(&self) -> Result<Vec<NewEvent>, StorageError> {
+        let stopped = || StorageError::Corrupt("the event writer has stopped".into());
+        let (ack, done) = oneshot::channel();
+        self.tx.send(Message::Finish(ack)).map_err(|_| stopped())?;
+        let result = done.await.map_err(|_| stopped())?;
+        if let Some(task) = self.task.lock().ok().and_then(|mut t| t.take()) {
+            let _ = task.await;
         }
-        result
+        result.map_err(StorageError::Corrupt)
     }
 }
 
@@ -84,7 +90,7 @@ impl EventSink for EventWriter {
         if let Some(observer) = &self.observer {
             observer(&event);
         }
-        // A send fails only after close(); an event emitted that late has nowhere to go.
+        // A send fails only after finish(); an event emitted that late has nowhere to go.
         let _ = self.tx.send(Message::Event(event));
     }
 }
@@ -100,13 +106,20 @@ async fn write_loop(
     let mut failed: Option<String> = None;
     while rx.recv_many(&mut inbox, MAX_BATCH).await > 0 {
         let mut acks = Vec::new();
-        sort_messages(&mut inbox, &mut batch, &mut acks);
+        let mut finish = sort_messages(&mut inbox, &mut batch, &mut acks);
         let deadline = tokio::time::Instant::now() + LINGER;
-        while acks.is_empty() && batch.len() < MAX_BATCH {
+        while acks.is_empty() && finish.is_none() && batch.len() < MAX_BATCH {
             match tokio::time::timeout_at(deadline, rx.recv_many(&mut inbox, MAX_BATCH)).await {
-                Ok(n) if n > 0 => sort_messages(&mut inbox, &mut batch, &mut acks),
+                Ok(n) if n > 0 => finish = sort_messages(&mut inbox, &mut batch, &mut acks),
                 _ => break,
             }
+        }
+        if let Some(finish) = finish {
+            for ack in acks {
+                let _ = ack.send(failed.clone().map_or(Ok(()), Err));
+            }
+            let _ = finish.send(failed.map_or(Ok(batch), Err));
+            return;
         }
         if !batch.is_empty() {
             if let Err(e) = write_with_retry(store.as_ref(), run, &batch).await {
@@ -123,17 +136,22 @@ async fn write_loop(
     }
 }
 
+/// Sorts received messages into events and flush requests; returns a finish request, if any.
+/// Events after a finish request are kept too: they were emitted before the caller asked.
 fn sort_messages(
     inbox: &mut Vec<Message>,
     batch: &mut Vec<NewEvent>,
     acks: &mut Vec<oneshot::Sender<Result<(), String>>>,
-) {
+) -> Option<oneshot::Sender<Result<Vec<NewEvent>, String>>> {
+    let mut finish = None;
     for message in inbox.drain(..) {
         match message {
             Message::Event(event) => batch.push(event),
             Message::Flush(ack) => acks.push(ack),
+            Message::Finish(ack) => finish = Some(ack),
         }
     }
+    finish
 }
 
 async fn write_with_retry(

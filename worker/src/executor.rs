@@ -69,23 +69,28 @@ impl Worker {
             tracing::info!(job = %run.job, "run started");
             let events = EventWriter::spawn(self.store.clone(), id, observer);
             let mut outcome = self.execute_graph(&run, job, &events).await;
-            if let Err(e) = events.close().await {
-                outcome = RunOutcome::Failure {
-                    message: format!("the run's events could not all be recorded: {e}"),
-                };
-            }
-            let run = match &outcome {
-                RunOutcome::Success => {
-                    self.store
-                        .transition_run(id, RunStatus::Success, None)
-                        .await?
-                }
-                RunOutcome::Failure { message } => {
-                    self.store
-                        .transition_run(id, RunStatus::Failure, Some(message))
-                        .await?
+            let trailing = match events.finish().await {
+                Ok(trailing) => trailing,
+                Err(e) => {
+                    outcome = RunOutcome::Failure {
+                        message: format!("the run's events could not all be recorded: {e}"),
+                    };
+                    Vec::new()
                 }
             };
+            let (to, message) = match &outcome {
+                RunOutcome::Success => (RunStatus::Success, None),
+                RunOutcome::Failure { message } => (RunStatus::Failure, Some(message.as_str())),
+            };
+            let ended = self
+                .store
+                .transition_run_with_events(id, to, message, &trailing)
+                .await;
+            if let Err(StorageError::IllegalTransition { .. }) = &ended {
+                // Someone else ended the run first (e.g. a cancel); its events are still ours.
+                self.store.append_events(id, &trailing).await?;
+            }
+            let run = ended?;
             tracing::info!(status = %run.status, "run ended");
             Ok(run)
         }

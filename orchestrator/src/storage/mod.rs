@@ -85,12 +85,26 @@ pub trait RunStorage: Send + Sync + Debug {
         id: RunId,
         to: RunStatus,
         message: Option<&str>,
+    ) -> Result<Run, StorageError> {
+        self.transition_run_with_events(id, to, message, &[]).await
+    }
+
+    /// [`RunStorage::transition_run`] that also appends `events` (before the run event) in the
+    /// same transaction: a worker ends a run with its last events in one commit. If the
+    /// transition is refused, nothing is written.
+    async fn transition_run_with_events(
+        &self,
+        id: RunId,
+        to: RunStatus,
+        message: Option<&str>,
+        events: &[NewEvent],
     ) -> Result<Run, StorageError>;
 
     /// Appends events in order, in one transaction; materializations also update the catalog.
     async fn append_events(&self, run: RunId, events: &[NewEvent]) -> Result<(), StorageError>;
 
-    /// A run's events with ids greater than `after`, oldest first, at most `limit`.
+    /// A run's events with ids greater than `after`, oldest first, at most `limit` (0 means
+    /// 1 000; at most 10 000 a page).
     async fn list_events(
         &self,
         run: RunId,
@@ -108,6 +122,14 @@ pub trait RunStorage: Send + Sync + Debug {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Materialization>, StorageError>;
+}
+
+/// The page size of `list_events`: 0 means the default of 1 000; at most 10 000.
+pub(crate) fn event_page_size(limit: u32) -> u32 {
+    match limit {
+        0 => 1_000,
+        n => n.min(10_000),
+    }
 }
 
 /// Opens the store a database URL names: `postgres://…`/`postgresql://…` or `sqlite://…`.

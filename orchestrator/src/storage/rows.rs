@@ -150,6 +150,41 @@ impl TryFrom<MaterializationRow> for AssetSummary {
     }
 }
 
+/// The current time at the precision both backends keep (PostgreSQL stores microseconds).
+pub(crate) fn now() -> DateTime<Utc> {
+    micros(Utc::now())
+}
+
+pub(crate) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(6)
+}
+
+/// A JSON value as stored. PostgreSQL's JSONB refuses the NUL character, which SQLite keeps, so
+/// NULs in strings and keys become U+FFFD on both backends: a stray NUL in a log line must not
+/// lose the batch it is in.
+pub(crate) fn payload<T: serde::Serialize + ?Sized>(value: &T) -> Json<Value> {
+    fn clean(value: &mut Value) {
+        match value {
+            Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+            Value::Array(items) => items.iter_mut().for_each(clean),
+            Value::Object(map) => {
+                if map.keys().any(|k| k.contains('\0')) {
+                    *map = std::mem::take(map)
+                        .into_iter()
+                        .map(|(k, v)| (k.replace('\0', "\u{FFFD}"), v))
+                        .collect();
+                }
+                map.values_mut().for_each(clean);
+            }
+            _ => {}
+        }
+    }
+    let mut json = serde_json::to_value(value).unwrap_or(Value::Null);
+    clean(&mut json);
+    Json(json)
+}
+
 /// Tags as stored in the run row's JSON column.
 pub(crate) fn tags_json(tags: &crate::domain::Tags) -> Json<BTreeMap<String, String>> {
     Json(

@@ -21,7 +21,7 @@ macro_rules! shared_storage {
                 if !run.status.is_initial() {
                     return Err($crate::storage::StorageError::NotInitial(run.status));
                 }
-                let now = chrono::Utc::now();
+                let now = $crate::storage::rows::now();
                 let selection = run.step_selection.as_ref().map(|keys| {
                     sqlx::types::Json(keys.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>())
                 });
@@ -34,7 +34,7 @@ macro_rules! shared_storage {
                 .bind(run.id.as_uuid())
                 .bind(run.job.as_str())
                 .bind(run.status.as_str())
-                .bind(sqlx::types::Json(&run.config))
+                .bind($crate::storage::rows::payload(&run.config))
                 .bind(tags_json(&run.tags))
                 .bind(run.parent_run_id.map(|p| p.as_uuid()))
                 .bind(selection)
@@ -101,15 +101,16 @@ macro_rules! shared_storage {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
 
-            async fn transition_run(
+            async fn transition_run_with_events(
                 &self,
                 id: $crate::domain::RunId,
                 to: $crate::domain::RunStatus,
                 message: Option<&str>,
+                events: &[$crate::domain::NewEvent],
             ) -> Result<$crate::domain::Run, $crate::storage::StorageError> {
                 use $crate::domain::RunStatus;
                 use $crate::storage::rows::{predecessors4, RunRow};
-                let now = chrono::Utc::now();
+                let now = $crate::storage::rows::now();
                 let started_at = (to == RunStatus::Started).then_some(now);
                 let ended_at = to.is_terminal().then_some(now);
                 let [p1, p2, p3, p4] = predecessors4(to);
@@ -144,6 +145,7 @@ macro_rules! shared_storage {
                     })?;
                     return Err($crate::storage::StorageError::IllegalTransition { run: id, from, to });
                 };
+                insert_events_and_catalog(&mut tx, id, events).await?;
                 let event = $crate::domain::NewEvent::run($crate::domain::EventKind::for_status(
                     to,
                     message.map(str::to_owned),
@@ -162,12 +164,17 @@ macro_rules! shared_storage {
                     return Ok(());
                 }
                 let mut tx = self.pool.begin().await?;
-                for chunk in events.chunks(500) {
-                    let ids = insert_events_batch(&mut tx, run, chunk).await?;
-                    for (event, id) in chunk.iter().zip(ids) {
-                        upsert_asset(&mut tx, run, id, event).await?;
-                    }
+                // Lock the run row first, as `transition_run` does, so the event writers of one
+                // run commit in the order they draw ids: a reader paging with `after` must never
+                // pass an id that commits later. (SQLite: the write lock, taken up front.)
+                let locked = sqlx::query("UPDATE runs SET updated_at = updated_at WHERE id = $1")
+                    .bind(run.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                if locked.rows_affected() == 0 {
+                    return Err($crate::storage::StorageError::RunNotFound(run));
                 }
+                insert_events_and_catalog(&mut tx, run, events).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -184,7 +191,7 @@ macro_rules! shared_storage {
                 )
                 .bind(run.as_uuid())
                 .bind(after.unwrap_or(0))
-                .bind(i64::from(limit.max(1)))
+                .bind(i64::from($crate::storage::event_page_size(limit)))
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(TryInto::try_into).collect()
@@ -196,11 +203,15 @@ macro_rules! shared_storage {
                 let rows: Vec<$crate::storage::rows::MaterializationRow> = sqlx::query_as(
                     "SELECT asset_key, last_run_id AS run_id, last_event_id AS event_id, \
                      last_materialized_at AS ts, last_metadata AS metadata \
-                     FROM assets ORDER BY asset_key",
+                     FROM assets",
                 )
                 .fetch_all(&self.pool)
                 .await?;
-                rows.into_iter().map(TryInto::try_into).collect()
+                // Sorted here, not by the database's collation, so both backends agree.
+                let mut assets: Vec<$crate::domain::AssetSummary> =
+                    rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+                assets.sort_by(|a, b| a.key.cmp(&b.key));
+                Ok(assets)
             }
 
             async fn asset_history(
@@ -222,6 +233,31 @@ macro_rules! shared_storage {
             }
         }
 
+        /// Inserts `events` in order and brings the asset catalog up to date with their
+        /// materializations.
+        async fn insert_events_and_catalog(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            run: $crate::domain::RunId,
+            events: &[$crate::domain::NewEvent],
+        ) -> Result<(), $crate::storage::StorageError> {
+            let mut materialized = Vec::new();
+            for chunk in events.chunks(500) {
+                let ids = insert_events_batch(&mut *tx, run, chunk).await?;
+                materialized.extend(
+                    chunk.iter().zip(ids).filter(|(event, _)| event.kind.asset_key().is_some()),
+                );
+            }
+            // Catalog rows are locked in key order, the same in every transaction, so two
+            // batches materializing the same assets cannot deadlock (PostgreSQL).
+            materialized.sort_by(|(a, a_id), (b, b_id)| {
+                (a.kind.asset_key(), a_id).cmp(&(b.kind.asset_key(), b_id))
+            });
+            for (event, id) in materialized {
+                upsert_asset(&mut *tx, run, id, event).await?;
+            }
+            Ok(())
+        }
+
         /// Inserts one event and returns its id.
         async fn insert_event(
             tx: &mut sqlx::Transaction<'_, $db>,
@@ -233,11 +269,11 @@ macro_rules! shared_storage {
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(run.as_uuid())
-            .bind(event.timestamp)
+            .bind($crate::storage::rows::micros(event.timestamp))
             .bind(event.step.as_ref().map(|s| s.as_str().to_owned()))
             .bind(event.kind.type_name())
             .bind(event.kind.asset_key().map(|k| k.as_str().to_owned()))
-            .bind(sqlx::types::Json(&event.kind))
+            .bind($crate::storage::rows::payload(&event.kind))
             .fetch_one(&mut **tx)
             .await?;
             Ok(id)
@@ -256,11 +292,11 @@ macro_rules! shared_storage {
             );
             q.push_values(events, |mut b, event| {
                 b.push_bind(run.as_uuid())
-                    .push_bind(event.timestamp)
+                    .push_bind($crate::storage::rows::micros(event.timestamp))
                     .push_bind(event.step.as_ref().map(|s| s.as_str().to_owned()))
                     .push_bind(event.kind.type_name())
                     .push_bind(event.kind.asset_key().map(|k| k.as_str().to_owned()))
-                    .push_bind(sqlx::types::Json(event.kind.clone()));
+                    .push_bind($crate::storage::rows::payload(&event.kind));
             });
             q.push(" RETURNING id");
             let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
@@ -291,8 +327,8 @@ macro_rules! shared_storage {
             .bind(asset_key.as_str())
             .bind(run.as_uuid())
             .bind(event_id)
-            .bind(event.timestamp)
-            .bind(sqlx::types::Json(metadata))
+            .bind($crate::storage::rows::micros(event.timestamp))
+            .bind($crate::storage::rows::payload(metadata))
             .execute(&mut **tx)
             .await?;
             Ok(())

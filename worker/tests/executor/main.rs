@@ -1,6 +1,9 @@
 //! The worker against a real SQLite store and a local IO manager: ordering, concurrency,
 //! retries, panics, skips and re-execution from failure, checked through the recorded events.
 
+// A failing unwrap is how a test reports a broken precondition.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! `S3Store` and the IO manager against a real S3 API server (moto, started by
 //! `scripts/test-services.sh`, which exports `ORCH_TEST_S3_ENDPOINT`).
 
+// A failing unwrap is how a test reports a broken precondition.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use orchestrator::definitions::{ObjectStore, ObjectStoreError};

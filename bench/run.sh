@@ -47,11 +47,12 @@ PY
 echo "== orch run product_pipeline_job (release, $(nproc) cores)"
 home=$work/home-sqlite
 "$orch" --orch-home "$home" migrate >/dev/null
-measure "embedded (SQLite + local files)" ORCH_HOME="$home"
+measure "embedded (SQLite + local files)" -u DATABASE_URL ORCH_HOME="$home"
 
 db=orch_bench_$$
 psql "$DATABASE_URL" -qc "CREATE DATABASE $db"
-pg_url="${DATABASE_URL%/*}/$db"
+# Loopback needs no TLS; with it this server's handshake adds ~190 ms to every process start.
+pg_url="${DATABASE_URL%/*}/$db?sslmode=disable"
 bucket=orch-bench-$$
 curl -sf -X PUT "$ORCH_TEST_S3_ENDPOINT/$bucket" >/dev/null
 ORCH_HOME=$work/home-pg DATABASE_URL=$pg_url "$orch" migrate >/dev/null
@@ -61,6 +62,10 @@ measure "PostgreSQL + S3 (moto)" ORCH_HOME="$work/home-pg" DATABASE_URL="$pg_url
 echo "== orchestration overhead: 3-asset no-op job, sequential runs in one process"
 noop_db=orch_bench_noop_$$
 psql "$DATABASE_URL" -qc "CREATE DATABASE $noop_db"
-echo -n "PostgreSQL: "; "$noop" "${DATABASE_URL%/*}/$noop_db" 2000
-echo -n "SQLite:     "; "$noop" "sqlite://$work/noop.db" 2000
+noop_url="${DATABASE_URL%/*}/$noop_db?sslmode=disable"
+echo -n "PostgreSQL, step outputs on disk ($work):  "; "$noop" "$noop_url" 2000 "$work"
+echo -n "PostgreSQL, step outputs on tmpfs (/dev/shm): "; "$noop" "$noop_url" 2000 /dev/shm
+echo -n "SQLite on disk, step outputs on disk:        "; "$noop" "sqlite://$work/noop.db" 2000 "$work"
+echo -n "SQLite and step outputs on tmpfs:            "; "$noop" "sqlite:///dev/shm/orch-bench-$$.db" 2000 /dev/shm
+rm -f /dev/shm/orch-bench-$$.db*
 psql "$DATABASE_URL" -qc "DROP DATABASE $db" -c "DROP DATABASE $noop_db"

@@ -1,7 +1,8 @@
 //! Orchestration overhead: runs a 3-asset no-op job (`a` → `b` → `c`) N times, one after the
 //! other, in one process, and prints runs per second. Every run does what a real run does —
 //! create, STARTED, 3 steps with their events and persisted outputs, SUCCESS — so the figure is
-//! the cost of orch itself. Usage: `noop-runs <database-url> [runs]`.
+//! the cost of orch itself. Usage: `noop-runs <database-url> [runs] [io-dir]`; step outputs go
+//! to a temporary directory under `io-dir` (default: the system temp directory).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,6 +28,9 @@ async fn main() -> anyhow::Result<()> {
         .next()
         .context("usage: noop-runs <database-url> [runs]")?;
     let runs: u32 = args.next().map(|n| n.parse()).transpose()?.unwrap_or(1000);
+    let io_root = args
+        .next()
+        .map_or_else(std::env::temp_dir, std::path::PathBuf::from);
     let store = storage::connect(&url, &StoreOptions::default()).await?;
     let job = JobDef::new(
         "noop3",
@@ -34,7 +38,7 @@ async fn main() -> anyhow::Result<()> {
         vec![noop("a", &[])?, noop("b", &["a"])?, noop("c", &["b"])?],
         Map::new(),
     )?;
-    let dir = tempfile::tempdir()?;
+    let dir = tempfile::tempdir_in(io_root)?;
     let io = IoManager::new(Arc::new(LocalStore::new(dir.path())));
     let worker = Worker::new(store.clone(), Arc::new(Definitions::new(vec![job])?), io);
     let name = JobName::parse("noop3")?;

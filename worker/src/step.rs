@@ -87,14 +87,14 @@ async fn attempt_once(step: &StepRun, attempt: u32) -> Result<AssetOutput, Asset
         step.inputs.clone(),
         sink,
     );
-    let compute = step.def.compute.clone();
-    match tokio::spawn(async move { compute(ctx).await }).await {
+    // A panic in asset code is caught here and becomes the step's error; the task goes on.
+    let attempt = std::panic::AssertUnwindSafe((step.def.compute)(ctx));
+    match futures::FutureExt::catch_unwind(attempt).await {
         Ok(result) => result,
-        Err(join) if join.is_panic() => Err(AssetError::fatal(format!(
+        Err(payload) => Err(AssetError::fatal(format!(
             "panicked: {}",
-            panic_message(join.into_panic())
+            panic_message(payload)
         ))),
-        Err(_) => Err(AssetError::fatal("was cancelled")),
     }
 }
 

@@ -47,22 +47,16 @@ impl ObjectStore for LocalStore {
         _content_type: &str,
     ) -> Result<StoredObject, ObjectStoreError> {
         let path = self.path_of(key)?;
-        let fail = |what: &str, e: std::io::Error| {
-            ObjectStoreError::Permanent(format!("cannot {what} {}: {e}", path.display()))
-        };
-        if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|e| fail("create the directory of", e))?;
-        }
         let size_bytes = body.len() as u64;
-        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        tokio::fs::write(&tmp, body)
+        // One blocking task for the directory, the write and the rename: each tokio::fs call
+        // would be a thread hand-off of its own.
+        let written = path.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&written, &body))
             .await
-            .map_err(|e| fail("write", e))?;
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(|e| fail("write", e))?;
+            .map_err(|e| ObjectStoreError::Permanent(format!("writing {}: {e}", path.display())))?
+            .map_err(|e| {
+                ObjectStoreError::Permanent(format!("cannot write {}: {e}", path.display()))
+            })?;
         Ok(StoredObject {
             uri: path.display().to_string(),
             size_bytes,
@@ -86,6 +80,16 @@ impl ObjectStore for LocalStore {
     fn uri_of(&self, key: &str) -> String {
         self.root.join(key).display().to_string()
     }
+}
+
+/// Writes `body` to a temporary file beside `path` and renames it into place.
+fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, body)?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

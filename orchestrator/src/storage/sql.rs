@@ -252,9 +252,7 @@ macro_rules! shared_storage {
             materialized.sort_by(|(a, a_id), (b, b_id)| {
                 (a.kind.asset_key(), a_id).cmp(&(b.kind.asset_key(), b_id))
             });
-            for (event, id) in materialized {
-                upsert_asset(&mut *tx, run, id, event).await?;
-            }
+            upsert_assets(&mut *tx, run, &materialized).await?;
             Ok(())
         }
 
@@ -304,33 +302,51 @@ macro_rules! shared_storage {
             Ok(ids)
         }
 
-        /// Makes `event` the asset's latest materialization unless a newer one is recorded.
-        async fn upsert_asset(
+        /// Makes each materialization its asset's latest unless a newer one is recorded, in one
+        /// statement. `materialized` is sorted by (asset key, event id); per key the last wins.
+        async fn upsert_assets(
             tx: &mut sqlx::Transaction<'_, $db>,
             run: $crate::domain::RunId,
-            event_id: i64,
-            event: &$crate::domain::NewEvent,
+            materialized: &[(&$crate::domain::NewEvent, i64)],
         ) -> Result<(), $crate::storage::StorageError> {
-            let $crate::domain::EventKind::AssetMaterialization { asset_key, metadata } = &event.kind
-            else {
+            // One row per key: a statement may not update the same row twice (PostgreSQL).
+            let latest: Vec<_> = materialized
+                .iter()
+                .enumerate()
+                .filter(|(i, (event, _))| {
+                    materialized
+                        .get(i + 1)
+                        .is_none_or(|(next, _)| next.kind.asset_key() != event.kind.asset_key())
+                })
+                .filter_map(|(_, (event, id))| match &event.kind {
+                    $crate::domain::EventKind::AssetMaterialization { asset_key, metadata } => {
+                        Some((asset_key, metadata, *id, event.timestamp))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if latest.is_empty() {
                 return Ok(());
-            };
-            sqlx::query(
+            }
+            let mut q = sqlx::QueryBuilder::<$db>::new(
                 "INSERT INTO assets (asset_key, last_run_id, last_event_id, last_materialized_at, \
-                 last_metadata) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (asset_key) DO UPDATE SET last_run_id = excluded.last_run_id, \
+                 last_metadata) ",
+            );
+            q.push_values(latest, |mut b, (key, metadata, id, timestamp)| {
+                b.push_bind(key.as_str().to_owned())
+                    .push_bind(run.as_uuid())
+                    .push_bind(id)
+                    .push_bind($crate::storage::rows::micros(timestamp))
+                    .push_bind($crate::storage::rows::payload(metadata));
+            });
+            q.push(
+                " ON CONFLICT (asset_key) DO UPDATE SET last_run_id = excluded.last_run_id, \
                  last_event_id = excluded.last_event_id, \
                  last_materialized_at = excluded.last_materialized_at, \
                  last_metadata = excluded.last_metadata \
                  WHERE assets.last_event_id < excluded.last_event_id",
-            )
-            .bind(asset_key.as_str())
-            .bind(run.as_uuid())
-            .bind(event_id)
-            .bind($crate::storage::rows::micros(event.timestamp))
-            .bind($crate::storage::rows::payload(metadata))
-            .execute(&mut **tx)
-            .await?;
+            );
+            q.build().execute(&mut **tx).await?;
             Ok(())
         }
     };

@@ -82,13 +82,20 @@ impl ObjectStore for LocalStore {
     }
 }
 
-/// Writes `body` to a temporary file beside `path` and renames it into place.
+/// Writes `body` to a temporary file beside `path` and renames it into place. The directory is
+/// created only when the first write finds it missing: a `mkdir` per object is a measurable
+/// cost on slow disks.
 fn write_atomically(path: &Path, body: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, body)?;
+    match std::fs::write(&tmp, body) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&tmp, body)?;
+        }
+        other => other?,
+    }
     std::fs::rename(&tmp, path)
 }
 

@@ -1,10 +1,14 @@
 //! orch's core library: the domain model (runs, statuses, events, assets), the pipelines SDK
-//! (asset and job definitions) and run storage behind one interface with PostgreSQL and SQLite
-//! backends.
+//! (asset, job and schedule definitions), run storage behind one interface with PostgreSQL and
+//! SQLite backends, the operator's `orch.toml` (`config`) and the daemon's loops (`daemon`).
 //!
 //! Dependencies point inwards: `storage` knows `domain`; `definitions` knows `domain`; `domain`
 //! knows neither and does no IO.
 
+pub mod config;
+pub mod daemon;
 pub mod definitions;
 pub mod domain;
+pub mod launcher;
+pub mod run_control;
 pub mod storage;

@@ -18,6 +18,9 @@ pub struct JobDef {
     graph: AssetGraph,
     /// The run config a launch starts from; its keys are the keys a launch may set.
     pub default_config: Map<String, Value>,
+    /// A run still going after this long is terminated and fails ("exceeded max runtime").
+    /// A run's `orch/max_runtime` tag (e.g. `30m`) overrides it.
+    pub max_runtime: Option<std::time::Duration>,
 }
 
 impl JobDef {
@@ -40,7 +43,14 @@ impl JobDef {
             assets,
             graph,
             default_config,
+            max_runtime: None,
         })
+    }
+
+    /// Sets the job's max runtime.
+    pub fn with_max_runtime(mut self, max_runtime: std::time::Duration) -> Self {
+        self.max_runtime = Some(max_runtime);
+        self
     }
 
     pub fn graph(&self) -> &AssetGraph {

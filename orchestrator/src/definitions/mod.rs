@@ -1,11 +1,14 @@
-//! Job and asset definitions (the pipelines SDK) and the registry of all jobs. Definitions are
-//! validated when they load: a bad graph is refused with an error naming the asset.
+//! Job, asset and schedule definitions (the pipelines SDK) and the registry of all of them.
+//! Definitions are validated when they load: a bad graph is refused with an error naming the
+//! asset, a bad schedule with one naming the schedule.
 
 mod asset;
 mod context;
+pub mod cron;
 mod graph;
 mod job;
 mod object_store;
+mod schedule;
 
 pub use asset::{
     AssetDef, AssetDefBuilder, AssetError, AssetFn, AssetFuture, AssetOutput, Inputs, RetryPolicy,
@@ -14,8 +17,10 @@ pub use context::{AssetContext, EventSink};
 pub use graph::AssetGraph;
 pub use job::JobDef;
 pub use object_store::{ObjectStore, ObjectStoreError, StoredObject};
+pub use schedule::{CatchUp, ScheduleDef, ScheduleDefBuilder};
 
-use crate::domain::{AssetKey, IdError, JobName};
+use self::cron::CronError;
+use crate::domain::{AssetKey, IdError, JobName, ScheduleName};
 
 /// A definition that cannot load.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,6 +44,26 @@ pub enum DefinitionError {
     Cycle { job: JobName, cycle: Vec<AssetKey> },
     #[error("job '{0}' is defined twice")]
     DuplicateJob(JobName),
+    #[error("schedule '{schedule}': {source}")]
+    ScheduleCron {
+        schedule: ScheduleName,
+        source: CronError,
+    },
+    #[error("schedule '{schedule}': {source}")]
+    ScheduleField {
+        schedule: ScheduleName,
+        source: IdError,
+    },
+    #[error("schedule '{schedule}': tag '{key}' is set by the scheduler on every run it launches")]
+    ReservedTag { schedule: ScheduleName, key: String },
+    #[error("schedule '{schedule}': job '{job}' is not defined (known jobs: {})", known.join(", "))]
+    UnknownJob {
+        schedule: ScheduleName,
+        job: JobName,
+        known: Vec<String>,
+    },
+    #[error("schedule '{0}' is defined twice")]
+    DuplicateSchedule(ScheduleName),
 }
 
 fn join(keys: &[AssetKey]) -> String {
@@ -66,10 +91,11 @@ pub enum ConfigError {
     },
 }
 
-/// Every job orch knows, by name.
+/// Every job and schedule orch knows, by name.
 #[derive(Debug, Clone, Default)]
 pub struct Definitions {
     jobs: Vec<JobDef>,
+    schedules: Vec<ScheduleDef>,
 }
 
 impl Definitions {
@@ -79,7 +105,37 @@ impl Definitions {
                 return Err(DefinitionError::DuplicateJob(job.name.clone()));
             }
         }
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            schedules: Vec::new(),
+        })
+    }
+
+    /// Adds the declared schedules, refusing one of an unknown job or a name used twice.
+    pub fn with_schedules(mut self, schedules: Vec<ScheduleDef>) -> Result<Self, DefinitionError> {
+        self.check_schedules(&schedules)?;
+        self.schedules = schedules;
+        Ok(self)
+    }
+
+    /// Checks schedules against these jobs: each names a known job, no name is used twice.
+    pub fn check_schedules(&self, schedules: &[ScheduleDef]) -> Result<(), DefinitionError> {
+        for (i, schedule) in schedules.iter().enumerate() {
+            if schedules[..i]
+                .iter()
+                .any(|other| other.name == schedule.name)
+            {
+                return Err(DefinitionError::DuplicateSchedule(schedule.name.clone()));
+            }
+            if self.job(schedule.job.as_str()).is_none() {
+                return Err(DefinitionError::UnknownJob {
+                    schedule: schedule.name.clone(),
+                    job: schedule.job.clone(),
+                    known: self.jobs.iter().map(|j| j.name.to_string()).collect(),
+                });
+            }
+        }
+        Ok(())
     }
 
     pub fn jobs(&self) -> &[JobDef] {
@@ -88,5 +144,11 @@ impl Definitions {
 
     pub fn job(&self, name: &str) -> Option<&JobDef> {
         self.jobs.iter().find(|j| j.name.as_str() == name)
+    }
+
+    /// The schedules declared with the jobs (`orch.toml` may override them: see
+    /// `crate::config`).
+    pub fn schedules(&self) -> &[ScheduleDef] {
+        &self.schedules
     }
 }

@@ -1,5 +1,6 @@
-//! Typed identifiers: a run id, a job name, an asset key and a tag, each parsed once at the edge
-//! so the rest of the code never handles a raw string that might be malformed.
+//! Typed identifiers: a run id, a job name, an asset key, a tag key and a schedule name, each
+//! parsed once at the edge so the rest of the code never handles a raw string that might be
+//! malformed.
 
 use std::fmt;
 use std::str::FromStr;
@@ -142,6 +143,11 @@ name_type!(
     /// The key of a run tag, e.g. `schedule` or `team`.
     TagKey,
     "tag key"
+);
+name_type!(
+    /// The name of a schedule, e.g. `product_pipeline_schedule`.
+    ScheduleName,
+    "schedule name"
 );
 
 #[cfg(test)]

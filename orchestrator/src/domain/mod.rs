@@ -1,14 +1,21 @@
-//! The domain model: runs, statuses, events and assets. Pure data and rules, no IO: nothing in
-//! here knows about SQL, HTTP or processes.
+//! The domain model: runs, statuses, events, assets and schedule ticks. Pure data and rules, no
+//! IO: nothing in here knows about SQL, HTTP or processes.
 
 mod asset;
 mod event;
 mod ids;
+mod queue;
 mod run;
+mod schedule;
 mod status;
 
 pub use asset::{AssetSummary, Materialization};
 pub use event::{EventKind, EventRecord, LogLevel, Metadata, NewEvent};
-pub use ids::{AssetKey, IdError, JobName, RunId, TagKey};
+pub use ids::{AssetKey, IdError, JobName, RunId, ScheduleName, TagKey};
+pub use queue::{InProgress, QueueLimits, TagLimit};
 pub use run::{NewRun, Run, RunFilter, Tags};
+pub use schedule::{
+    SCHEDULE_TAG, ScheduleState, ScheduleSwitch, ScheduleTick, TICK_TAG, TickStatus,
+    UnknownTickStatus, tick_tag_value,
+};
 pub use status::{IllegalTransition, RunStatus, UnknownStatus};

@@ -27,6 +27,10 @@ pub struct Run {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// The worker's last heartbeat.
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    /// The launcher's handle on the worker (launcher-specific JSON), once launched.
+    pub worker: Option<Value>,
 }
 
 impl Run {

@@ -3,8 +3,12 @@
 //! module. Status changes happen here and only here, through conditional updates checked against
 //! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
 
+mod changes;
 mod postgres;
+pub mod queue;
+pub mod retention;
 mod rows;
+pub mod schedules;
 mod sql;
 mod sqlite;
 
@@ -13,7 +17,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use changes::{Change, Changes};
 pub use postgres::PgStore;
+pub use queue::QueueStorage;
+pub use retention::RetentionStorage;
+pub use schedules::ScheduleStorage;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
@@ -34,6 +42,10 @@ pub enum StorageError {
     },
     #[error("a run cannot be created as {0}; new runs are QUEUED or STARTING")]
     NotInitial(RunStatus),
+    #[error(
+        "runs in status {0} cannot be pruned; only finished runs (SUCCESS, FAILURE, CANCELED) are"
+    )]
+    NotTerminal(RunStatus),
     #[error(
         "unsupported database URL '{0}': use postgres://user@host:port/db or sqlite://path/to/orch.db"
     )]
@@ -66,7 +78,9 @@ impl Default for StoreOptions {
 /// The run store. Implementations behave identically; the shared test suite in
 /// `orchestrator/tests/storage` holds them to it.
 #[async_trait]
-pub trait RunStorage: Send + Sync + Debug {
+pub trait RunStorage:
+    QueueStorage + RetentionStorage + ScheduleStorage + Send + Sync + Debug
+{
     /// Applies pending migrations (embedded in the binary).
     async fn migrate(&self) -> Result<(), StorageError>;
 

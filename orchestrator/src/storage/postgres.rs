@@ -1,15 +1,30 @@
 //! The PostgreSQL backend (production). Migrations: `migrations/postgres`.
 
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use std::sync::{Arc, Once};
+use std::time::Duration;
 
+use sqlx::PgPool;
+use sqlx::postgres::{PgListener, PgPoolOptions};
+use tokio::sync::watch;
+
+use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
+use super::queue::shared_queue_storage;
+use super::retention::shared_retention_storage;
+use super::schedules::shared_schedule_storage;
 use super::sql::shared_storage;
 use super::{StorageError, StoreOptions};
+
+/// Other processes' changes arrive by LISTEN/NOTIFY; the poll only backs up a lost notification.
+const FALLBACK_POLL: Duration = Duration::from_secs(5);
 
 /// Run storage on PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    changes: ChangeHub,
+    listening: Arc<Once>,
+    /// Whether the listener is connected and listening now.
+    listener_up: Arc<watch::Sender<bool>>,
 }
 
 impl PgStore {
@@ -19,12 +34,37 @@ impl PgStore {
             .acquire_timeout(std::time::Duration::from_secs(10))
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        Ok(Self::from_pool(pool))
     }
 
     /// Wraps an existing pool (tests get one per database from `#[sqlx::test]`).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            changes: ChangeHub::new(),
+            listening: Arc::new(Once::new()),
+            listener_up: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Status changes are announced by the `runs` trigger (migration 0002), in every process.
+    fn changed(&self, _change: Change) {}
+
+    /// Starts the listener on first use: one dedicated connection per process, reconnected
+    /// when lost (a `Resync` then tells subscribers they may have missed changes).
+    async fn subscribe_changes(&self) -> Changes {
+        let changes = self.changes.subscribe(FALLBACK_POLL);
+        self.listening.call_once(|| {
+            tokio::spawn(listen(
+                self.pool.clone(),
+                self.changes.clone(),
+                self.listener_up.clone(),
+            ));
+        });
+        let mut up = self.listener_up.subscribe();
+        // If the database is unreachable, go on: the fallback poll covers until it is back.
+        let _ = tokio::time::timeout(Duration::from_secs(5), up.wait_for(|up| *up)).await;
+        changes
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -41,3 +81,59 @@ impl PgStore {
 }
 
 shared_storage!(PgStore, sqlx::Postgres);
+shared_queue_storage!(PgStore, sqlx::Postgres);
+shared_retention_storage!(PgStore, sqlx::Postgres);
+shared_schedule_storage!(PgStore, sqlx::Postgres);
+
+/// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
+/// notifications at commit, and drops them on rollback).
+async fn notify_schedules(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+) -> Result<(), StorageError> {
+    sqlx::query("SELECT pg_notify('orch_changes', 'schedules')")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Forwards notifications on [`PG_CHANNEL`] to the hub, for as long as the process lives.
+async fn listen(pool: PgPool, hub: ChangeHub, up: Arc<watch::Sender<bool>>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot LISTEN for changes; retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(PG_CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN {PG_CHANNEL} failed; retrying in 1 s");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        up.send_replace(true);
+        hub.send(Change::Resync);
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    if let Some(change) = Change::from_payload(notification.payload()) {
+                        hub.send(change);
+                    }
+                }
+                // The connection was lost; the next call reconnects and listens again.
+                Ok(None) => {
+                    tracing::info!("change listener reconnecting");
+                    hub.send(Change::Resync);
+                }
+                Err(e) => {
+                    up.send_replace(false);
+                    tracing::warn!(error = %e, "change listener failed; reconnecting in 1 s");
+                    hub.send(Change::Resync);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::StorageError;
 use crate::domain::{
     AssetKey, AssetSummary, EventKind, EventRecord, JobName, Materialization, Metadata, Run, RunId,
-    RunStatus, TagKey,
+    RunStatus, ScheduleName, ScheduleState, ScheduleTick, TagKey, TickStatus,
 };
 
 /// The columns of `runs`, as `run_columns!` lists them.
@@ -28,13 +28,15 @@ pub(crate) struct RunRow {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    pub worker: Option<Json<Value>>,
 }
 
 /// The column list [`RunRow`] decodes, as a literal so statements stay `&'static str`.
 macro_rules! run_columns {
     () => {
         "id, job, status, config, tags, parent_run_id, step_selection, \
-         created_at, started_at, ended_at, updated_at"
+         created_at, started_at, ended_at, updated_at, heartbeat_at, worker"
     };
 }
 pub(crate) use run_columns;
@@ -75,6 +77,8 @@ impl TryFrom<RunRow> for Run {
             started_at: row.started_at,
             ended_at: row.ended_at,
             updated_at: row.updated_at,
+            heartbeat_at: row.heartbeat_at,
+            worker: row.worker.map(|Json(w)| w),
         })
     }
 }
@@ -146,6 +150,66 @@ impl TryFrom<MaterializationRow> for AssetSummary {
         Ok(AssetSummary {
             key: latest.asset_key.clone(),
             latest,
+        })
+    }
+}
+
+/// A row of `schedule_ticks`, as `tick_columns!` lists them.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct TickRow {
+    pub id: i64,
+    pub schedule: String,
+    pub tick_time: DateTime<Utc>,
+    pub status: String,
+    pub run_id: Option<Uuid>,
+    pub error: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The column list [`TickRow`] decodes.
+macro_rules! tick_columns {
+    () => {
+        "id, schedule, tick_time, status, run_id, error, recorded_at"
+    };
+}
+pub(crate) use tick_columns;
+
+impl TryFrom<TickRow> for ScheduleTick {
+    type Error = StorageError;
+
+    fn try_from(row: TickRow) -> Result<Self, Self::Error> {
+        let what = || format!("schedule tick {}", row.id);
+        Ok(ScheduleTick {
+            id: row.id,
+            schedule: ScheduleName::parse(&row.schedule).map_err(|e| corrupt(&what(), e))?,
+            tick_time: row.tick_time,
+            status: row
+                .status
+                .parse::<TickStatus>()
+                .map_err(|e| corrupt(&what(), e))?,
+            run_id: row.run_id.map(RunId::from_uuid),
+            error: row.error,
+            recorded_at: row.recorded_at,
+        })
+    }
+}
+
+/// A row of `schedule_states`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ScheduleStateRow {
+    pub name: String,
+    pub enabled: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ScheduleStateRow> for ScheduleState {
+    type Error = StorageError;
+
+    fn try_from(row: ScheduleStateRow) -> Result<Self, Self::Error> {
+        Ok(ScheduleState {
+            name: ScheduleName::parse(&row.name).map_err(|e| corrupt("schedule state", e))?,
+            enabled: row.enabled,
+            updated_at: row.updated_at,
         })
     }
 }

@@ -17,44 +17,10 @@ macro_rules! shared_storage {
                 &self,
                 run: &$crate::domain::NewRun,
             ) -> Result<$crate::domain::Run, $crate::storage::StorageError> {
-                use $crate::storage::rows::{tags_json, RunRow};
-                if !run.status.is_initial() {
-                    return Err($crate::storage::StorageError::NotInitial(run.status));
-                }
-                let now = $crate::storage::rows::now();
-                let selection = run.step_selection.as_ref().map(|keys| {
-                    sqlx::types::Json(keys.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>())
-                });
                 let mut tx = self.pool.begin().await?;
-                let row: RunRow = sqlx::query_as(concat!(
-                    "INSERT INTO runs (id, job, status, config, tags, parent_run_id, step_selection, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
-                    $crate::storage::rows::run_columns!()
-                ))
-                .bind(run.id.as_uuid())
-                .bind(run.job.as_str())
-                .bind(run.status.as_str())
-                .bind($crate::storage::rows::payload(&run.config))
-                .bind(tags_json(&run.tags))
-                .bind(run.parent_run_id.map(|p| p.as_uuid()))
-                .bind(selection)
-                .bind(now)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                for (key, value) in &run.tags {
-                    sqlx::query("INSERT INTO run_tags (run_id, key, value) VALUES ($1, $2, $3)")
-                        .bind(run.id.as_uuid())
-                        .bind(key.as_str())
-                        .bind(value)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let event = $crate::domain::NewEvent::run(
-                    $crate::domain::EventKind::for_status(run.status, None),
-                );
-                insert_event(&mut tx, run.id, &event).await?;
+                let row = insert_run(&mut tx, run).await?;
                 tx.commit().await?;
+                self.changed($crate::storage::Change::Run(run.id, run.status));
                 row.try_into()
             }
 
@@ -108,50 +74,10 @@ macro_rules! shared_storage {
                 message: Option<&str>,
                 events: &[$crate::domain::NewEvent],
             ) -> Result<$crate::domain::Run, $crate::storage::StorageError> {
-                use $crate::domain::RunStatus;
-                use $crate::storage::rows::{predecessors4, RunRow};
-                let now = $crate::storage::rows::now();
-                let started_at = (to == RunStatus::Started).then_some(now);
-                let ended_at = to.is_terminal().then_some(now);
-                let [p1, p2, p3, p4] = predecessors4(to);
                 let mut tx = self.pool.begin().await?;
-                // The write comes first so SQLite takes its write lock before reading anything.
-                let row: Option<RunRow> = sqlx::query_as(concat!(
-                    "UPDATE runs SET status = $1, updated_at = $2, \
-                     started_at = COALESCE($3, started_at), ended_at = COALESCE($4, ended_at) \
-                     WHERE id = $5 AND status IN ($6, $7, $8, $9) RETURNING ",
-                    $crate::storage::rows::run_columns!()
-                ))
-                .bind(to.as_str())
-                .bind(now)
-                .bind(started_at)
-                .bind(ended_at)
-                .bind(id.as_uuid())
-                .bind(p1)
-                .bind(p2)
-                .bind(p3)
-                .bind(p4)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = row else {
-                    let current: Option<String> =
-                        sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
-                            .bind(id.as_uuid())
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    let current = current.ok_or($crate::storage::StorageError::RunNotFound(id))?;
-                    let from: RunStatus = current.parse().map_err(|e| {
-                        $crate::storage::StorageError::Corrupt(format!("run {id} status: {e}"))
-                    })?;
-                    return Err($crate::storage::StorageError::IllegalTransition { run: id, from, to });
-                };
-                insert_events_and_catalog(&mut tx, id, events).await?;
-                let event = $crate::domain::NewEvent::run($crate::domain::EventKind::for_status(
-                    to,
-                    message.map(str::to_owned),
-                ));
-                insert_event(&mut tx, id, &event).await?;
+                let row = transition_in_tx(&mut tx, id, to, message, events).await?;
                 tx.commit().await?;
+                self.changed($crate::storage::Change::Run(id, to));
                 row.try_into()
             }
 
@@ -231,6 +157,104 @@ macro_rules! shared_storage {
                 .await?;
                 rows.into_iter().map(TryInto::try_into).collect()
             }
+        }
+
+        /// Inserts a run with its tags and its first run event (`run.status` must be initial).
+        async fn insert_run(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            run: &$crate::domain::NewRun,
+        ) -> Result<$crate::storage::rows::RunRow, $crate::storage::StorageError> {
+            use $crate::storage::rows::{tags_json, RunRow};
+            if !run.status.is_initial() {
+                return Err($crate::storage::StorageError::NotInitial(run.status));
+            }
+            let now = $crate::storage::rows::now();
+            let selection = run.step_selection.as_ref().map(|keys| {
+                sqlx::types::Json(keys.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>())
+            });
+            let row: RunRow = sqlx::query_as(concat!(
+                "INSERT INTO runs (id, job, status, config, tags, parent_run_id, step_selection, \
+                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+                $crate::storage::rows::run_columns!()
+            ))
+            .bind(run.id.as_uuid())
+            .bind(run.job.as_str())
+            .bind(run.status.as_str())
+            .bind($crate::storage::rows::payload(&run.config))
+            .bind(tags_json(&run.tags))
+            .bind(run.parent_run_id.map(|p| p.as_uuid()))
+            .bind(selection)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?;
+            for (key, value) in &run.tags {
+                sqlx::query("INSERT INTO run_tags (run_id, key, value) VALUES ($1, $2, $3)")
+                    .bind(run.id.as_uuid())
+                    .bind(key.as_str())
+                    .bind(value)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            let event = $crate::domain::NewEvent::run(
+                $crate::domain::EventKind::for_status(run.status, None),
+            );
+            insert_event(tx, run.id, &event).await?;
+            Ok(row)
+        }
+
+        /// Moves run `id` to `to` if the lifecycle allows it from its current status (one
+        /// conditional update), then appends `events` and the run event. Returns the updated row.
+        async fn transition_in_tx(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            id: $crate::domain::RunId,
+            to: $crate::domain::RunStatus,
+            message: Option<&str>,
+            events: &[$crate::domain::NewEvent],
+        ) -> Result<$crate::storage::rows::RunRow, $crate::storage::StorageError> {
+            use $crate::domain::RunStatus;
+            use $crate::storage::rows::{predecessors4, RunRow};
+            let now = $crate::storage::rows::now();
+            let started_at = (to == RunStatus::Started).then_some(now);
+            let ended_at = to.is_terminal().then_some(now);
+            let [p1, p2, p3, p4] = predecessors4(to);
+            // The write comes first so SQLite takes its write lock before reading anything.
+            let row: Option<RunRow> = sqlx::query_as(concat!(
+                "UPDATE runs SET status = $1, updated_at = $2, \
+                 started_at = COALESCE($3, started_at), ended_at = COALESCE($4, ended_at) \
+                 WHERE id = $5 AND status IN ($6, $7, $8, $9) RETURNING ",
+                $crate::storage::rows::run_columns!()
+            ))
+            .bind(to.as_str())
+            .bind(now)
+            .bind(started_at)
+            .bind(ended_at)
+            .bind(id.as_uuid())
+            .bind(p1)
+            .bind(p2)
+            .bind(p3)
+            .bind(p4)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let Some(row) = row else {
+                let current: Option<String> =
+                    sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
+                        .bind(id.as_uuid())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                let current = current.ok_or($crate::storage::StorageError::RunNotFound(id))?;
+                let from: RunStatus = current.parse().map_err(|e| {
+                    $crate::storage::StorageError::Corrupt(format!("run {id} status: {e}"))
+                })?;
+                return Err($crate::storage::StorageError::IllegalTransition { run: id, from, to });
+            };
+            insert_events_and_catalog(tx, id, events).await?;
+            let event = $crate::domain::NewEvent::run($crate::domain::EventKind::for_status(
+                to,
+                message.map(str::to_owned),
+            ));
+            insert_event(tx, id, &event).await?;
+            Ok(row)
         }
 
         /// Inserts `events` in order and brings the asset catalog up to date with their

@@ -9,13 +9,21 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use super::changes::{Change, ChangeHub, Changes};
+use super::queue::shared_queue_storage;
+use super::retention::shared_retention_storage;
+use super::schedules::shared_schedule_storage;
 use super::sql::shared_storage;
 use super::{StorageError, StoreOptions};
+
+/// Changes made by other processes on the same file are not notified; loops poll this often.
+const FALLBACK_POLL: Duration = Duration::from_millis(200);
 
 /// Run storage in a SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    changes: ChangeHub,
 }
 
 impl SqliteStore {
@@ -31,7 +39,19 @@ impl SqliteStore {
             .max_connections(options.max_connections.max(1))
             .connect_with(connect)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            changes: ChangeHub::new(),
+        })
+    }
+
+    /// Announces a committed change to this process's subscribers.
+    fn changed(&self, change: Change) {
+        self.changes.send(change);
+    }
+
+    async fn subscribe_changes(&self) -> Changes {
+        self.changes.subscribe(FALLBACK_POLL)
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -47,3 +67,14 @@ impl SqliteStore {
 }
 
 shared_storage!(SqliteStore, sqlx::Sqlite);
+shared_queue_storage!(SqliteStore, sqlx::Sqlite);
+shared_retention_storage!(SqliteStore, sqlx::Sqlite);
+shared_schedule_storage!(SqliteStore, sqlx::Sqlite);
+
+/// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
+/// subscribers after the commit, and other processes find the switch by polling.
+async fn notify_schedules(
+    _tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+) -> Result<(), StorageError> {
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! The daemon: independent loops over the shared store. The scheduler records cron ticks and
+//! queues their runs; the coordinator claims queued runs under concurrency limits and launches
+//! them; the monitor ends runs whose worker is gone, late or too long and carries out
+//! cancellations; retention prunes finished runs. Every loop is safe to run in several
+//! replicas at once: claims are serialized in the database, status changes are conditional.
+
+pub mod coordinator;
+pub mod monitor;
+pub mod retention;
+pub mod scheduler;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::definitions::{Definitions, ScheduleDef};
+use crate::domain::QueueLimits;
+use crate::launcher::Launcher;
+use crate::storage::RunStorage;
+
+pub use coordinator::Coordinator;
+pub use monitor::Monitor;
+pub use retention::{Retention, RetentionPolicy};
+pub use scheduler::{Scheduler, SchedulerOptions};
+
+/// Timing of the daemon's decisions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DaemonOptions {
+    pub limits: QueueLimits,
+    /// A run STARTING longer than this fails: "worker did not start".
+    pub start_timeout: Duration,
+    /// A STARTED run without a heartbeat for this long fails.
+    pub heartbeat_timeout: Duration,
+    /// Between SIGTERM (or its equivalent) and the forced stop of a worker.
+    pub termination_grace: Duration,
+    /// How often every run in progress is checked.
+    pub monitor_interval: Duration,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> Self {
+        Self {
+            limits: QueueLimits {
+                max_concurrent_runs: Some(10),
+                tag_limits: Vec::new(),
+            },
+            start_timeout: Duration::from_secs(60),
+            heartbeat_timeout: Duration::from_secs(30),
+            termination_grace: Duration::from_secs(10),
+            monitor_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The daemon's loops, wired.
+#[derive(Debug)]
+pub struct Daemon {
+    store: Arc<dyn RunStorage>,
+    definitions: Arc<Definitions>,
+    launcher: Arc<dyn Launcher>,
+    options: DaemonOptions,
+    schedules: Vec<ScheduleDef>,
+    retention: Option<RetentionPolicy>,
+}
+
+impl Daemon {
+    pub fn new(
+        store: Arc<dyn RunStorage>,
+        definitions: Arc<Definitions>,
+        launcher: Arc<dyn Launcher>,
+        options: DaemonOptions,
+    ) -> Self {
+        Self {
+            store,
+            definitions,
+            launcher,
+            options,
+            schedules: Vec::new(),
+            retention: None,
+        }
+    }
+
+    /// Prune finished runs and schedule ticks under this policy (off unless set).
+    pub fn with_retention(mut self, policy: RetentionPolicy) -> Self {
+        self.retention = Some(policy);
+        self
+    }
+
+    /// The schedules the daemon ticks (the effective ones: declared, with `orch.toml`'s).
+    pub fn with_schedules(mut self, schedules: Vec<ScheduleDef>) -> Self {
+        self.schedules = schedules;
+        self
+    }
+
+    /// Runs every loop until `shutdown`. Workers already launched keep running: they report
+    /// to the store, and whichever daemon runs next monitors them.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let coordinator = Coordinator::new(
+            self.store.clone(),
+            self.launcher.clone(),
+            self.options.limits.clone(),
+        );
+        let monitor = Monitor::new(
+            self.store.clone(),
+            self.launcher.clone(),
+            self.definitions.clone(),
+            self.options.clone(),
+        );
+        let scheduler = Scheduler::new(
+            self.store.clone(),
+            self.definitions.clone(),
+            self.schedules.clone(),
+            SchedulerOptions::default(),
+        );
+        tracing::info!(
+            launcher = self.launcher.kind(),
+            max_concurrent_runs = ?self.options.limits.max_concurrent_runs,
+            schedules = self.schedules.len(),
+            "daemon started"
+        );
+        let retention = async {
+            if let Some(policy) = self.retention.clone() {
+                Retention::new(self.store.clone(), policy)
+                    .run(shutdown.clone())
+                    .await;
+            }
+        };
+        tokio::join!(
+            coordinator.run(shutdown.clone()),
+            monitor.run(shutdown.clone()),
+            scheduler.run(shutdown.clone()),
+            retention,
+        );
+        tracing::info!("daemon stopped");
+    }
+}

@@ -1,0 +1,109 @@
+//! Fixtures of the daemon suite: the macro that runs a test on both backends with two store
+//! instances (two daemon replicas' pools on one database), the definitions under test, and
+//! small readers.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use orchestrator::definitions::{AssetDef, AssetOutput, Definitions, JobDef};
+use orchestrator::domain::{Run, RunFilter, ScheduleName, ScheduleTick, TagKey};
+use orchestrator::storage::{PgStore, RunStorage, SqliteStore, StoreOptions};
+use serde_json::{Map, json};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+/// For each `async fn name(first: Arc<dyn RunStorage>, second: Arc<dyn RunStorage>)` of the
+/// calling module, generates `name::postgres` and `name::sqlite`: two stores with their own
+/// pools on one fresh database, as two daemon replicas would have.
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[sqlx::test(migrations = false)]
+            async fn postgres(pool: sqlx::PgPool) {
+                $crate::support::on_postgres(pool, super::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::support::on_sqlite(super::$name).await;
+            }
+        }
+    )+};
+}
+pub(crate) use both_backends;
+
+pub async fn on_postgres<F, Fut>(pool: PgPool, test: F)
+where
+    F: FnOnce(Arc<dyn RunStorage>, Arc<dyn RunStorage>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let other = PgPoolOptions::new()
+        .max_connections(5)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let first = PgStore::from_pool(pool);
+    first.migrate().await.unwrap();
+    let second = PgStore::from_pool(other.clone());
+    test(Arc::new(first), Arc::new(second)).await;
+    // sqlx drops the test database afterwards, which PostgreSQL refuses while connections remain.
+    other.close().await;
+}
+
+pub async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn RunStorage>, Arc<dyn RunStorage>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/orch.db", dir.path().display());
+    let open = async || {
+        let store = SqliteStore::connect(&url, &StoreOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        Arc::new(store) as Arc<dyn RunStorage>
+    };
+    let first = open().await;
+    let second = open().await;
+    test(first, second).await;
+}
+
+/// The job schedules launch in these tests: `job`, whose only config key is `limit`.
+pub fn definitions() -> Arc<Definitions> {
+    let asset = AssetDef::builder("a")
+        .compute(|_ctx| async { Ok(AssetOutput::default()) })
+        .unwrap();
+    let mut config = Map::new();
+    config.insert("limit".into(), json!(10));
+    let job = JobDef::new("job", "a test job", vec![asset], config).unwrap();
+    Arc::new(Definitions::new(vec![job]).unwrap())
+}
+
+pub fn name(s: &str) -> ScheduleName {
+    ScheduleName::parse(s).unwrap()
+}
+
+pub fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Every tick of `schedule`, oldest first.
+pub async fn ticks(store: &dyn RunStorage, schedule: &str) -> Vec<ScheduleTick> {
+    let mut ticks = store.list_ticks(&name(schedule), None, 1000).await.unwrap();
+    ticks.reverse();
+    ticks
+}
+
+/// Every run tagged `schedule=<schedule>`, oldest first.
+pub async fn runs_of(store: &dyn RunStorage, schedule: &str) -> Vec<Run> {
+    let filter = RunFilter {
+        tag: Some((TagKey::parse("schedule").unwrap(), schedule.to_owned())),
+        limit: 1000,
+        ..RunFilter::default()
+    };
+    let mut runs = store.list_runs(&filter).await.unwrap();
+    runs.reverse();
+    runs
+}

@@ -1,16 +1,18 @@
 //! Executes a run: claims it (STARTED), runs its steps in dependency order with independent steps
-//! concurrently, skips what depends on a failure, and ends it SUCCESS or FAILURE.
+//! concurrently, skips what depends on a failure, and ends it SUCCESS or FAILURE — or, when its
+//! [`Cancellation`] fires, stops the steps in flight and ends it CANCELED.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use orchestrator::definitions::{Definitions, EventSink, Inputs, JobDef};
 use orchestrator::domain::{AssetKey, EventKind, NewEvent, Run, RunId, RunStatus};
 use orchestrator::storage::{RunStorage, StorageError};
 use serde_json::Value;
-use tokio::task::JoinSet;
+use tokio::task::{Id as TaskId, JoinSet};
 use tracing::Instrument;
 
+use crate::cancel::Cancellation;
 use crate::event_writer::{EventObserver, EventWriter};
 use crate::io_manager::IoManager;
 use crate::step::{StepRun, run_step};
@@ -18,16 +20,47 @@ use crate::step::{StepRun, run_step};
 /// Why a run could not be executed at all (as opposed to a run that executed and failed).
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
+    #[error(
+        "run {run} is {status}; a worker executes only a STARTING run (the daemon moves a queued run to STARTING when it launches it)"
+    )]
+    NotStarting { run: RunId, status: RunStatus },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
-/// How a run ended.
+/// How a run's steps ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunOutcome {
     Success,
-    Failure { message: String },
+    Failure {
+        message: String,
+    },
+    /// The run was asked to stop; `message` says why.
+    Canceled {
+        message: String,
+    },
 }
+
+/// How to execute a run.
+#[derive(Clone, Default)]
+pub struct ExecuteOptions {
+    /// Sees every event as it is emitted (the CLI's live progress).
+    pub observer: Option<EventObserver>,
+    /// Stops the run when canceled.
+    pub cancellation: Cancellation,
+}
+
+impl std::fmt::Debug for ExecuteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecuteOptions")
+            .field("observer", &self.observer.as_ref().map(|_| "…"))
+            .field("cancellation", &self.cancellation)
+            .finish()
+    }
+}
+
+/// The task ids of the steps in flight, by step.
+type InFlight = HashMap<TaskId, AssetKey>;
 
 /// Executes runs of the jobs in `definitions`, recording into `store`.
 #[derive(Debug, Clone)]
@@ -52,9 +85,29 @@ impl Worker {
         id: RunId,
         observer: Option<EventObserver>,
     ) -> Result<Run, WorkerError> {
+        let options = ExecuteOptions {
+            observer,
+            ..ExecuteOptions::default()
+        };
+        self.execute_with(id, options).await
+    }
+
+    /// [`Worker::execute`] with options: an observer and a [`Cancellation`]. A run found
+    /// CANCELING before it started (canceled between launch and start) is ended CANCELED without
+    /// running anything.
+    pub async fn execute_with(
+        &self,
+        id: RunId,
+        options: ExecuteOptions,
+    ) -> Result<Run, WorkerError> {
         let span = tracing::info_span!("run", run_id = %id);
         async move {
             let run = self.store.get_run(id).await?;
+            match run.status {
+                RunStatus::Starting => {}
+                RunStatus::Canceling => return self.end_unstarted(id).await,
+                status => return Err(WorkerError::NotStarting { run: id, status }),
+            }
             let Some(job) = self.definitions.job(run.job.as_str()) else {
                 let message = format!("job '{}' is not defined in this build of orch", run.job);
                 return Ok(self
@@ -62,13 +115,31 @@ impl Worker {
                     .transition_run(id, RunStatus::Failure, Some(&message))
                     .await?);
             };
-            let run = self
+            let run = match self
                 .store
                 .transition_run(id, RunStatus::Started, None)
-                .await?;
+                .await
+            {
+                Ok(run) => run,
+                Err(StorageError::IllegalTransition {
+                    from: RunStatus::Canceling,
+                    ..
+                }) => {
+                    return self.end_unstarted(id).await;
+                }
+                Err(StorageError::IllegalTransition { from, .. }) => {
+                    return Err(WorkerError::NotStarting {
+                        run: id,
+                        status: from,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            };
             tracing::info!(job = %run.job, "run started");
-            let events = EventWriter::spawn(self.store.clone(), id, observer);
-            let mut outcome = self.execute_graph(&run, job, &events).await;
+            let events = EventWriter::spawn(self.store.clone(), id, options.observer);
+            let mut outcome = self
+                .execute_graph(&run, job, &events, &options.cancellation)
+                .await;
             let trailing = match events.finish().await {
                 Ok(trailing) => trailing,
                 Err(e) => {
@@ -78,19 +149,7 @@ impl Worker {
                     Vec::new()
                 }
             };
-            let (to, message) = match &outcome {
-                RunOutcome::Success => (RunStatus::Success, None),
-                RunOutcome::Failure { message } => (RunStatus::Failure, Some(message.as_str())),
-            };
-            let ended = self
-                .store
-                .transition_run_with_events(id, to, message, &trailing)
-                .await;
-            if let Err(StorageError::IllegalTransition { .. }) = &ended {
-                // Someone else ended the run first (e.g. a cancel); its events are still ours.
-                self.store.append_events(id, &trailing).await?;
-            }
-            let run = ended?;
+            let run = crate::ending::end_run(self.store.as_ref(), id, &outcome, &trailing).await?;
             tracing::info!(status = %run.status, "run ended");
             Ok(run)
         }
@@ -98,11 +157,22 @@ impl Worker {
         .await
     }
 
+    /// Ends a run that was canceled before its worker started it.
+    async fn end_unstarted(&self, id: RunId) -> Result<Run, WorkerError> {
+        let outcome = RunOutcome::Canceled {
+            message: "canceled before its worker started it".to_owned(),
+        };
+        let run = crate::ending::end_run(self.store.as_ref(), id, &outcome, &[]).await?;
+        tracing::info!(status = %run.status, "run canceled before it started");
+        Ok(run)
+    }
+
     async fn execute_graph(
         &self,
         run: &Run,
         job: &JobDef,
         events: &Arc<EventWriter>,
+        cancellation: &Cancellation,
     ) -> RunOutcome {
         let graph = job.graph();
         let selected: BTreeSet<AssetKey> = match &run.step_selection {
@@ -116,6 +186,7 @@ impl Worker {
         {
             return RunOutcome::Failure { message };
         }
+        // Step tasks are spawned only after this point; a cancel before it needs no stopping.
         let config = Arc::new(run.config.clone());
         let mut failures: Vec<String> = Vec::new();
         let mut blocked: BTreeSet<AssetKey> = BTreeSet::new();
@@ -126,7 +197,11 @@ impl Worker {
             .cloned()
             .collect();
         let mut running: JoinSet<(AssetKey, Result<Arc<Value>, String>)> = JoinSet::new();
+        let mut in_flight = InFlight::new();
         loop {
+            if cancellation.is_canceled() {
+                return stop_steps(running, in_flight, events, cancellation).await;
+            }
             // `pending` is in dependency order, so one pass propagates skips down a chain.
             let mut still_pending = Vec::new();
             for key in pending {
@@ -155,24 +230,39 @@ impl Worker {
                         events: events.clone(),
                         io: self.io.clone(),
                     };
-                    running.spawn(async move { (key, run_step(step).await) });
+                    let task = running.spawn({
+                        let key = key.clone();
+                        async move { (key, run_step(step).await) }
+                    });
+                    in_flight.insert(task.id(), key);
                 } else {
                     still_pending.push(key);
                 }
             }
             pending = still_pending;
-            let Some(joined) = running.join_next().await else {
+            let joined = tokio::select! {
+                biased;
+                () = cancellation.canceled() => continue,
+                joined = running.join_next_with_id() => joined,
+            };
+            let Some(joined) = joined else {
                 break;
             };
             match joined {
-                Ok((key, Ok(value))) => {
+                Ok((task, (key, Ok(value)))) => {
+                    in_flight.remove(&task);
                     outputs.insert(key, value);
                 }
-                Ok((key, Err(message))) => {
+                Ok((task, (key, Err(message)))) => {
+                    in_flight.remove(&task);
                     failures.push(message);
                     blocked.insert(key);
                 }
-                Err(e) => failures.push(format!("a step task died: {e}")),
+                Err(e) => {
+                    let step = in_flight.remove(&e.id());
+                    let step = step.as_ref().map_or("?", AssetKey::as_str);
+                    failures.push(format!("{step}: the step's task died: {e}"));
+                }
             }
         }
         match failures.len() {
@@ -237,5 +327,38 @@ impl Worker {
             outputs.insert(key, Arc::new(value));
         }
         Ok(())
+    }
+}
+
+/// Stops the steps in flight: each is aborted at its next await point and records
+/// `STEP_CANCELED`; a step that finished before the abort took keeps the outcome it recorded.
+async fn stop_steps(
+    mut running: JoinSet<(AssetKey, Result<Arc<Value>, String>)>,
+    mut in_flight: InFlight,
+    events: &Arc<EventWriter>,
+    cancellation: &Cancellation,
+) -> RunOutcome {
+    running.abort_all();
+    while let Some(joined) = running.join_next_with_id().await {
+        match joined {
+            Ok((task, _finished_first)) => {
+                in_flight.remove(&task);
+            }
+            Err(e) => {
+                let Some(key) = in_flight.remove(&e.id()) else {
+                    continue;
+                };
+                if e.is_cancelled() {
+                    tracing::info!(step = %key, "step canceled");
+                    events.emit(NewEvent::step(&key, EventKind::StepCanceled));
+                } else {
+                    // Asset panics are caught inside the step; this is a panic of orch's own.
+                    tracing::error!(step = %key, error = %e, "the step's task died while the run was being canceled");
+                }
+            }
+        }
+    }
+    RunOutcome::Canceled {
+        message: cancellation.reason().unwrap_or("canceled").to_owned(),
     }
 }

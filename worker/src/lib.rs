@@ -3,14 +3,23 @@
 //! every event through a batching writer, persists each step output through the IO manager, and
 //! ends the run SUCCESS or FAILURE.
 //!
+//! A run can be stopped from outside through a [`Cancellation`] (the [`Heartbeat`] cancels it
+//! when it finds the run CANCELING): the steps in flight are stopped and record `STEP_CANCELED`,
+//! and the run ends CANCELED.
+//!
 //! The worker talks to storage only; it knows nothing of the daemon, HTTP or the CLI.
 
+mod cancel;
+mod ending;
 mod event_writer;
 mod executor;
+mod heartbeat;
 mod io_manager;
 pub mod object_store;
 mod step;
 
+pub use cancel::Cancellation;
 pub use event_writer::{EventObserver, EventWriter};
-pub use executor::{RunOutcome, Worker, WorkerError};
+pub use executor::{ExecuteOptions, RunOutcome, Worker, WorkerError};
+pub use heartbeat::{Heartbeat, MIN_INTERVAL};
 pub use io_manager::IoManager;

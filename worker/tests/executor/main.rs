@@ -1,5 +1,6 @@
 //! The worker against a real SQLite store and a local IO manager: ordering, concurrency,
-//! retries, panics, skips and re-execution from failure, checked through the recorded events.
+//! retries, panics, skips, re-execution from failure and cancellation (`cancel.rs`), checked
+//! through the recorded events.
 
 // A failing unwrap is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
@@ -16,6 +17,8 @@ use orchestrator::storage::{RunStorage, SqliteStore, StoreOptions};
 use serde_json::{Map, Value, json};
 use worker::object_store::LocalStore;
 use worker::{IoManager, Worker};
+
+mod cancel;
 
 struct Harness {
     _dir: tempfile::TempDir,

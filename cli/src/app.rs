@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use orchestrator::definitions::{Definitions, ObjectStore};
+use orchestrator::config::OrchConfig;
+use orchestrator::definitions::{Definitions, JobDef, ObjectStore, ScheduleDef};
 use orchestrator::storage::{self, RunStorage, StoreOptions};
 use pipelines::PipelineResources;
 use worker::object_store::{LocalStore, S3Settings, S3Store};
@@ -13,6 +14,16 @@ use crate::settings::{Settings, redact_url};
 
 /// Opens the configured store, applying migrations.
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn RunStorage>, CliError> {
+    connect(settings, true).await
+}
+
+/// Opens the configured store without applying migrations: for `orch worker`, whose launcher
+/// (the daemon) has migrated already, so a worker starts fast and never migrates concurrently.
+pub async fn open_migrated_store(settings: &Settings) -> Result<Arc<dyn RunStorage>, CliError> {
+    connect(settings, false).await
+}
+
+async fn connect(settings: &Settings, migrate: bool) -> Result<Arc<dyn RunStorage>, CliError> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&settings.orch_home).map_err(|e| {
@@ -24,7 +35,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn RunStorage>, CliE
     }
     let options = StoreOptions {
         max_connections: settings.db_max_connections,
-        migrate: true,
+        migrate,
     };
     storage::connect(&url, &options).await.map_err(|e| match e {
         storage::StorageError::UnsupportedUrl(_) => CliError::config(e.to_string()),
@@ -59,6 +70,48 @@ pub async fn definitions(settings: &Settings) -> Result<Arc<Definitions>, CliErr
     pipelines::definitions(&resources)
         .map(Arc::new)
         .map_err(|e| CliError::config(format!("the job definitions do not load: {e}")))
+}
+
+/// The job named `name`, or a usage error listing the known jobs.
+pub fn find_job<'d>(definitions: &'d Definitions, name: &str) -> Result<&'d JobDef, CliError> {
+    definitions.job(name).ok_or_else(|| {
+        let known: Vec<&str> = definitions.jobs().iter().map(|j| j.name.as_str()).collect();
+        CliError::config(format!(
+            "unknown job '{name}' (known jobs: {})",
+            known.join(", ")
+        ))
+    })
+}
+
+/// What a launch of `job_name` with `--config` and `--tag` arguments asks for, checked: the
+/// job, its resolved run config and the tags. Nothing is created.
+pub fn resolve_launch<'d>(
+    definitions: &'d Definitions,
+    job_name: &str,
+    config: &[String],
+    tags: &[String],
+) -> Result<(&'d JobDef, serde_json::Value, orchestrator::domain::Tags), CliError> {
+    let job = find_job(definitions, job_name)?;
+    let overrides = crate::kv::parse_config(config).map_err(CliError::config)?;
+    let tags = crate::kv::parse_tags(tags).map_err(CliError::config)?;
+    let config = job.resolve_config(&overrides).map_err(CliError::config)?;
+    Ok((job, config, tags))
+}
+
+/// The operator's `orch.toml` (ORCH_CONFIG, else ORCH_HOME/orch.toml if present). A file that
+/// cannot be read or parsed is a configuration error.
+pub fn orch_config(settings: &Settings) -> Result<OrchConfig, CliError> {
+    OrchConfig::load(settings.config_file.as_deref(), &settings.orch_home).map_err(CliError::config)
+}
+
+/// The schedules in force: the declared ones with `config`'s overrides, then its additions.
+pub fn schedules(
+    config: &OrchConfig,
+    definitions: &Definitions,
+) -> Result<Vec<ScheduleDef>, CliError> {
+    config
+        .effective_schedules(definitions)
+        .map_err(CliError::config)
 }
 
 /// The IO manager for step outputs.

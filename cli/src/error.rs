@@ -47,6 +47,9 @@ impl From<orchestrator::storage::StorageError> for CliError {
 
 impl From<worker::WorkerError> for CliError {
     fn from(e: worker::WorkerError) -> Self {
-        Self::failure(e)
+        match e {
+            worker::WorkerError::NotStarting { .. } => Self::config(e),
+            worker::WorkerError::Storage(e) => e.into(),
+        }
     }
 }

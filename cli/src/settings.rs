@@ -2,6 +2,7 @@
 //! once here and passed down. No other module reads the environment.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
@@ -12,6 +13,11 @@ pub struct Settings {
     /// orch's home directory: the embedded database, local objects and step outputs live here.
     #[arg(long, env = "ORCH_HOME", default_value = ".orch", global = true)]
     pub orch_home: PathBuf,
+
+    /// The operator's file (schedule overrides and additions); unset, ORCH_HOME/orch.toml is read
+    /// if it exists. A file named here must exist.
+    #[arg(long, env = "ORCH_CONFIG", global = true)]
+    pub config_file: Option<PathBuf>,
 
     /// The run store: postgres://user@host:port/db, or sqlite://path (default: SQLite in ORCH_HOME).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
@@ -65,6 +71,17 @@ pub struct Settings {
     )]
     pub io_prefix: String,
 
+    /// How often `orch worker` records that it is alive, and so learns that its run was
+    /// canceled: a duration such as `5s` or `500ms`.
+    #[arg(
+        long,
+        env = "ORCH_HEARTBEAT_INTERVAL",
+        default_value = "5s",
+        value_parser = parse_interval,
+        global = true
+    )]
+    pub heartbeat_interval: Duration,
+
     /// Log filter (tracing syntax), e.g. `info` or `orch=debug,sqlx=warn`.
     #[arg(long, env = "ORCH_LOG", default_value = "warn", global = true)]
     pub log: String,
@@ -96,6 +113,19 @@ impl Settings {
     }
 }
 
+/// A positive duration such as `5s`, `500ms` or `1m`.
+pub fn parse_interval(raw: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(raw.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err(format!(
+            "'{raw}' is zero; use a positive duration such as 5s or 500ms"
+        )),
+        Err(e) => Err(format!(
+            "'{raw}' is not a duration ({e}); use e.g. 5s or 500ms"
+        )),
+    }
+}
+
 /// A database URL fit for printing: the password is masked.
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
@@ -109,6 +139,20 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn intervals_are_positive_durations() {
+        assert_eq!(super::parse_interval("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(
+            super::parse_interval("500ms"),
+            Ok(Duration::from_millis(500))
+        );
+        let zero = super::parse_interval("0s").unwrap_err();
+        assert!(zero.contains("'0s' is zero"), "{zero}");
+        let bad = super::parse_interval("often").unwrap_err();
+        assert!(bad.contains("'often' is not a duration"), "{bad}");
+    }
     #[test]
     fn passwords_never_print() {
         assert_eq!(

@@ -1,6 +1,15 @@
 //! One module per command.
 
+pub mod cancel;
+pub mod daemon;
 pub mod jobs;
+pub mod launch;
+pub mod logs;
 pub mod migrate;
+pub mod prune;
+pub mod reexecute;
 pub mod run;
 pub mod runs;
+pub mod schedules;
+pub mod web;
+pub mod worker;

@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
+use ::worker::Cancellation;
 use orchestrator::domain::{NewRun, RunStatus};
 
 use crate::app;
+use crate::commands::worker as supervised;
 use crate::error::CliError;
-use crate::kv;
-use crate::progress;
 use crate::settings::Settings;
 
 pub async fn run(
@@ -17,22 +17,20 @@ pub async fn run(
     tags: &[String],
 ) -> Result<ExitCode, CliError> {
     let definitions = app::definitions(settings).await?;
-    let Some(job) = definitions.job(job_name) else {
-        let known: Vec<&str> = definitions.jobs().iter().map(|j| j.name.as_str()).collect();
-        return Err(CliError::config(format!(
-            "unknown job '{job_name}' (known jobs: {})",
-            known.join(", ")
-        )));
-    };
-    let overrides = kv::parse_config(config).map_err(CliError::config)?;
-    let tags = kv::parse_tags(tags).map_err(CliError::config)?;
-    let config = job.resolve_config(&overrides).map_err(CliError::config)?;
+    let (job, config, tags) = app::resolve_launch(&definitions, job_name, config, tags)?;
+    // Ctrl-C cancels the run (CANCELED, steps in flight STEP_CANCELED) instead of leaving it
+    // STARTED; heartbeats tell a daemon watching the same store that it is alive.
+    let cancellation = Cancellation::new();
+    let signals = supervised::cancel_on_termination(cancellation.clone())?;
     let store = app::open_store(settings).await?;
     let new_run = NewRun::in_process(job.name.clone(), config, tags);
     let run = store.create_run(&new_run).await?;
     println!("run {} of {}", run.id, run.job);
-    let worker = app::worker(settings, store, definitions.clone()).await;
-    let run = worker.execute(run.id, Some(progress::observer())).await?;
+    let ended =
+        supervised::execute_supervised(settings, store, definitions.clone(), run.id, cancellation)
+            .await;
+    signals.abort();
+    let run = ended?;
     let duration = run
         .duration()
         .map(|d| format!(" in {} ms", d.num_milliseconds()))

@@ -1,7 +1,8 @@
 //! End-to-end tests of the `orch` binary: `orch run product_pipeline_job` against a fixture
 //! upstream in this process, on PostgreSQL + S3 (moto) and on the embedded default (SQLite and
 //! local files); failures of every input the job depends on; retries; `orch runs list` and
-//! `orch jobs list`.
+//! `orch jobs list`; `orch schedules` and `orch.toml`; `orch worker` with its heartbeat and
+//! cancellation; `orch runs cancel`, `reexecute` and `prune`; `orch web` serving the JSON API.
 //!
 //! Needs the test services: `eval "$(scripts/test-services.sh)"`, then
 //! `cargo test -p orch --test e2e`.
@@ -9,7 +10,11 @@
 // A failing unwrap is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+mod control;
 mod failures;
 mod listing;
 mod pipeline;
+mod schedules;
 mod support;
+mod web;
+mod worker;

@@ -28,6 +28,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, NaiveDateTime, Utc};
+use orchestrator::storage::{RunStorage, StoreOptions};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tempfile::TempDir;

@@ -78,6 +78,15 @@ impl std::fmt::Display for Output {
     }
 }
 
+/// The binary under test: `ORCH_E2E_BIN` when set, else the one cargo built. Worktrees that
+/// share a CARGO_TARGET_DIR all build into the same `debug/orch`, so a build elsewhere can swap
+/// the binary under a running suite; a copy named by `ORCH_E2E_BIN` is immune to that.
+fn orch_bin() -> PathBuf {
+    std::env::var_os("ORCH_E2E_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_orch")))
+}
+
 /// The `orch` binary with a clean environment: PATH, its own ORCH_HOME (a temporary directory)
 /// and only the variables a test gives.
 #[derive(Debug)]
@@ -129,8 +138,8 @@ impl Orch {
         self.home.path()
     }
 
-    pub async fn run(&self, args: &[&str]) -> Output {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_orch"));
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(orch_bin());
         cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -139,7 +148,11 @@ impl Orch {
             .current_dir(self.home.path())
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        let out = tokio::time::timeout(ORCH_DEADLINE, cmd.output())
+        cmd
+    }
+
+    pub async fn run(&self, args: &[&str]) -> Output {
+        let out = tokio::time::timeout(ORCH_DEADLINE, self.command(args).output())
             .await
             .unwrap_or_else(|_| panic!("orch {args:?} did not end within {ORCH_DEADLINE:?}"))
             .expect("start the orch binary");
@@ -149,6 +162,57 @@ impl Orch {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// Starts `orch` without waiting for it (to signal it, or to act while it runs); its
+    /// output is collected by [`Running::wait`].
+    pub fn start(&self, args: &[&str]) -> Running {
+        let child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the orch binary");
+        Running {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            child,
+        }
+    }
+
+    /// The store this `orch` uses (DATABASE_URL, else SQLite under ORCH_HOME), opened by the
+    /// test itself, migrations applied: how a test creates runs as the daemon would.
+    pub async fn store(&self) -> Arc<dyn RunStorage> {
+        let url = self
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "DATABASE_URL")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| format!("sqlite://{}", self.home.path().join("orch.db").display()));
+        let options = StoreOptions {
+            max_connections: 2,
+            migrate: true,
+        };
+        orchestrator::storage::connect(&url, &options)
+            .await
+            .unwrap_or_else(|e| panic!("open the store at {url}: {e}"))
+    }
+
+    /// Starts a long-running `orch` (e.g. `daemon`) in the background; its stdout and stderr go
+    /// to `<ORCH_HOME>/<log_name>`. The process is killed when the returned child is dropped.
+    pub fn spawn(&self, args: &[&str], log_name: &str) -> tokio::process::Child {
+        let log = std::fs::File::create(self.home.path().join(log_name)).expect("create log");
+        let err = log.try_clone().expect("clone log");
+        self.command(args)
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .expect("start the orch binary")
+    }
+
+    /// What a spawned process wrote to `<ORCH_HOME>/<log_name>`.
+    pub fn log(&self, log_name: &str) -> String {
+        std::fs::read_to_string(self.home.path().join(log_name)).unwrap_or_default()
     }
 
     /// `orch runs show <id> --json`, which must succeed.
@@ -169,6 +233,56 @@ impl Orch {
             .iter()
             .map(|r| r["id"].as_str().expect("run id").to_owned())
             .collect()
+    }
+}
+
+/// An `orch` process started by [`Orch::spawn`]; killed if dropped.
+#[derive(Debug)]
+pub struct Running {
+    args: Vec<String>,
+    child: tokio::process::Child,
+}
+
+impl Running {
+    /// Sends `signal` (e.g. `TERM`) to the process with the `kill` command.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("the orch process is running");
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {pid}: {status}");
+    }
+
+    /// Waits for the process to end, at most `deadline`.
+    pub async fn wait(self, deadline: Duration) -> Output {
+        let args = self.args;
+        let out = tokio::time::timeout(deadline, self.child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("orch {args:?} did not end within {deadline:?}"))
+            .expect("wait for orch");
+        Output {
+            args,
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Polls `check` every 20 ms until it holds; fails the test after `deadline`.
+pub async fn eventually<F, Fut>(what: &str, deadline: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "{what} did not happen within {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

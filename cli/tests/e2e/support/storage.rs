@@ -172,15 +172,19 @@ impl TestBucket {
 
     pub async fn create() -> Self {
         let bucket = Self::missing().await;
+        bucket.create_now().await;
         bucket
-            .store
+    }
+
+    /// Creates the bucket (one made by [`TestBucket::missing`], later in a test).
+    pub async fn create_now(&self) {
+        self.store
             .client()
             .create_bucket()
-            .bucket(&bucket.name)
+            .bucket(&self.name)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("create bucket {}: {e:?}", bucket.name));
-        bucket
+            .unwrap_or_else(|e| panic!("create bucket {}: {e:?}", self.name));
     }
 
     /// Whether the bucket exists.

@@ -1,0 +1,162 @@
+//! `orch daemon` (the scheduler daemon: run queue, launcher, monitor) and `orch dev` (the same
+//! in one process on the embedded default, for a laptop).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use orchestrator::daemon::{Daemon, DaemonOptions};
+use orchestrator::domain::QueueLimits;
+use orchestrator::launcher::{LocalLauncher, LocalLauncherOptions};
+use tokio_util::sync::CancellationToken;
+
+use orchestrator::config::OrchConfig;
+use orchestrator::definitions::{Definitions, ScheduleDef};
+use orchestrator::storage::RunStorage;
+
+use crate::app;
+use crate::commands::web::{self, WebArgs};
+use crate::error::CliError;
+use crate::settings::{Settings, redact_url};
+
+/// Settings of the daemon's loops (flags or environment).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DaemonArgs {
+    /// Most runs in progress (STARTING, STARTED, CANCELING) at once; 0 is unlimited. Default:
+    /// `[run_queue] max_concurrent_runs` of orch.toml, else 10.
+    #[arg(long, env = "ORCH_MAX_CONCURRENT_RUNS")]
+    pub max_concurrent_runs: Option<u32>,
+    /// A run whose worker has not started after this long fails.
+    #[arg(long, env = "ORCH_START_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub start_timeout: Duration,
+    /// A started run whose worker has not sent a heartbeat for this long fails.
+    #[arg(long, env = "ORCH_HEARTBEAT_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub heartbeat_timeout: Duration,
+    /// Between SIGTERM and SIGKILL when a worker is terminated.
+    #[arg(long, env = "ORCH_TERMINATION_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub termination_grace: Duration,
+    /// How often every run in progress is checked.
+    #[arg(long, env = "ORCH_MONITOR_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub monitor_interval: Duration,
+}
+
+impl DaemonArgs {
+    fn options(&self, limits: QueueLimits) -> DaemonOptions {
+        DaemonOptions {
+            limits,
+            start_timeout: self.start_timeout,
+            heartbeat_timeout: self.heartbeat_timeout,
+            termination_grace: self.termination_grace,
+            monitor_interval: self.monitor_interval,
+        }
+    }
+}
+
+/// Runs the daemon until SIGINT or SIGTERM.
+pub async fn daemon(settings: &Settings, args: &DaemonArgs) -> Result<ExitCode, CliError> {
+    let parts = Parts::load(settings).await?;
+    let daemon = parts.daemon(settings, args)?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    eprintln!(
+        "orch daemon: store {}, local launcher (logs in {}); Ctrl-C stops it",
+        redact_url(&settings.database_url()),
+        settings.orch_home.join("logs").display()
+    );
+    daemon.run(shutdown).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `orch dev`: the daemon and the web server in one process over one store (by default the
+/// embedded one), until SIGINT or SIGTERM.
+pub async fn dev(
+    settings: &Settings,
+    daemon_args: &DaemonArgs,
+    web_args: &WebArgs,
+) -> Result<ExitCode, CliError> {
+    let parts = Parts::load(settings).await?;
+    let router = web_args.router(
+        parts.store.clone(),
+        parts.definitions.clone(),
+        parts.schedules.clone(),
+    )?;
+    let daemon = parts.daemon(settings, daemon_args)?;
+    let (listener, local) = web::bind(web_args.addr).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    eprintln!(
+        "orch dev: http://{local} (JSON API at /api/v1), store {}, worker logs in {}; Ctrl-C stops it",
+        redact_url(&settings.database_url()),
+        settings.orch_home.join("logs").display()
+    );
+    let (_, served) = tokio::join!(
+        daemon.run(shutdown.clone()),
+        web::serve(listener, local, router, shutdown.clone())
+    );
+    served?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the daemon is built from: the config file, the definitions, the schedules in force and
+/// the store (opened and migrated).
+struct Parts {
+    config: OrchConfig,
+    definitions: Arc<Definitions>,
+    schedules: Vec<ScheduleDef>,
+    store: Arc<dyn RunStorage>,
+}
+
+impl Parts {
+    async fn load(settings: &Settings) -> Result<Self, CliError> {
+        let config = app::orch_config(settings)?;
+        let definitions = app::definitions(settings).await?;
+        let schedules = app::schedules(&config, &definitions)?;
+        let store = app::open_store(settings).await?;
+        Ok(Self {
+            config,
+            definitions,
+            schedules,
+            store,
+        })
+    }
+
+    /// The daemon with the local launcher, starting `orch worker` from this very binary.
+    fn daemon(self, settings: &Settings, args: &DaemonArgs) -> Result<Daemon, CliError> {
+        let limits = self
+            .config
+            .queue_limits(args.max_concurrent_runs)
+            .map_err(CliError::config)?;
+        let program = std::env::current_exe().map_err(|e| {
+            CliError::failure(format!(
+                "cannot find the orch binary to launch workers: {e}"
+            ))
+        })?;
+        let launcher = LocalLauncher::new(LocalLauncherOptions {
+            program,
+            args: vec!["worker".into(), "--run-id".into()],
+            env: Vec::new(),
+            log_dir: settings.orch_home.join("logs"),
+        });
+        Ok(Daemon::new(
+            self.store,
+            self.definitions,
+            Arc::new(launcher),
+            args.options(limits),
+        )
+        .with_schedules(self.schedules)
+        .with_retention(self.config.retention))
+    }
+}
+
+/// Cancels `shutdown` on SIGINT or SIGTERM.
+pub async fn stop_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    shutdown.cancel();
+}

@@ -1,0 +1,70 @@
+//! `orch launch <job>`: queues a run for the daemon and prints its id (alone, on the last line of
+//! stdout); with `--wait`, follows its events and exits like `orch run`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use orchestrator::domain::{NewEvent, NewRun, RunId, RunStatus};
+use orchestrator::storage::RunStorage;
+
+use crate::app;
+use crate::error::CliError;
+use crate::progress;
+use crate::settings::Settings;
+
+pub async fn launch(
+    settings: &Settings,
+    job_name: &str,
+    config: &[String],
+    tags: &[String],
+    wait: bool,
+) -> Result<ExitCode, CliError> {
+    let definitions = app::definitions(settings).await?;
+    let (job, config, tags) = app::resolve_launch(&definitions, job_name, config, tags)?;
+    let store = app::open_store(settings).await?;
+    let run = store
+        .create_run(&NewRun::queued(job.name.clone(), config, tags))
+        .await?;
+    if !wait {
+        println!("{}", run.id);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("run {} of {} queued", run.id, run.job);
+    let status = follow(store.as_ref(), run.id).await?;
+    println!("run {} {status}", run.id);
+    println!("{}", run.id);
+    Ok(if status == RunStatus::Success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(CliError::FAILURE)
+    })
+}
+
+/// Prints the run's step events as they are recorded until it ends; returns its last status.
+pub async fn follow(store: &dyn RunStorage, id: RunId) -> Result<RunStatus, CliError> {
+    let printer = progress::observer();
+    let mut changes = store.subscribe().await;
+    let mut after = None;
+    loop {
+        // Read the status first: events recorded before a terminal status are all visible
+        // once it is.
+        let status = store.get_run(id).await?.status;
+        loop {
+            let page = store.list_events(id, after, 0).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for record in page {
+                printer(&NewEvent {
+                    timestamp: record.timestamp,
+                    step: record.step,
+                    kind: record.kind,
+                });
+            }
+        }
+        if status.is_terminal() {
+            return Ok(status);
+        }
+        // Woken by a status change of any run, or after a short poll for step events.
+        let _ = tokio::time::timeout(Duration::from_millis(100), changes.recv()).await;
+    }
+}

@@ -1,0 +1,132 @@
+//! `orch web`: serves the web application (`web::router`: the JSON API and health checks) on
+//! ORCH_WEB_ADDR until SIGINT or SIGTERM, then stops accepting and lets requests in flight end.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use orchestrator::definitions::{Definitions, ScheduleDef};
+use orchestrator::storage::RunStorage;
+use tokio::net::TcpListener;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::app;
+use crate::commands::daemon::stop_on_signal;
+use crate::error::CliError;
+use crate::settings::{Settings, redact_url};
+
+/// Settings of `orch web` (flag or environment).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebArgs {
+    /// The address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, env = "ORCH_WEB_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// A secret every mutation must carry as `Authorization: Bearer <token>`; unset, the API
+    /// is open (keep it on loopback).
+    #[arg(long, env = "ORCH_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// A file holding that secret (as Vault Agent or a Kubernetes Secret mounts it).
+    #[arg(long, env = "ORCH_AUTH_TOKEN_FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// With a token set, reads need it too (health checks stay open).
+    #[arg(long, env = "ORCH_AUTH_READS", default_value_t = false)]
+    pub auth_reads: bool,
+}
+
+impl WebArgs {
+    /// The authentication in force, from the token or its file (not both).
+    fn auth(&self) -> Result<web::AuthPolicy, CliError> {
+        let secret = match (&self.auth_token, &self.auth_token_file) {
+            (Some(_), Some(_)) => {
+                return Err(CliError::config(
+                    "set ORCH_AUTH_TOKEN or ORCH_AUTH_TOKEN_FILE, not both",
+                ));
+            }
+            (Some(token), None) => Some(token.clone()),
+            (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|e| {
+                CliError::config(format!(
+                    "cannot read ORCH_AUTH_TOKEN_FILE {}: {e}",
+                    path.display()
+                ))
+            })?),
+            (None, None) => None,
+        };
+        let token = match secret {
+            Some(secret) => Some(web::AuthToken::new(&secret).ok_or_else(|| {
+                CliError::config("the auth token is empty; unset it to run without authentication")
+            })?),
+            None => None,
+        };
+        Ok(web::AuthPolicy {
+            token,
+            protect_reads: self.auth_reads,
+        })
+    }
+}
+
+pub async fn web(settings: &Settings, args: &WebArgs) -> Result<ExitCode, CliError> {
+    let config = app::orch_config(settings)?;
+    let definitions = app::definitions(settings).await?;
+    let schedules = app::schedules(&config, &definitions)?;
+    let store = app::open_store(settings).await?;
+    let router = args.router(store, definitions, schedules)?;
+    let (listener, local) = bind(args.addr).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    eprintln!(
+        "orch web: listening on http://{local} (store {}, {}); Ctrl-C stops it",
+        redact_url(&settings.database_url()),
+        if args.authenticated() {
+            "mutations need the bearer token"
+        } else {
+            "no authentication"
+        }
+    );
+    serve(listener, local, router, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+impl WebArgs {
+    /// The web application over these parts, behind the configured authentication.
+    pub fn router(
+        &self,
+        store: Arc<dyn RunStorage>,
+        definitions: Arc<Definitions>,
+        schedules: Vec<ScheduleDef>,
+    ) -> Result<axum::Router, CliError> {
+        Ok(web::router_with_auth(
+            web::AppState::new(store, definitions, schedules),
+            self.auth()?,
+        ))
+    }
+
+    fn authenticated(&self) -> bool {
+        self.auth_token.is_some() || self.auth_token_file.is_some()
+    }
+}
+
+/// Listens on `addr`; returns the listener and the address it got (port 0 picks one).
+pub async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), CliError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::config(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::failure(format!("cannot read the listening address: {e}")))?;
+    Ok((listener, local))
+}
+
+/// Serves `router` until `shutdown`, then lets requests in flight end.
+pub async fn serve(
+    listener: TcpListener,
+    local: SocketAddr,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> Result<(), CliError> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .map_err(|e| CliError::failure(format!("the web server on {local} failed: {e}")))
+}

@@ -1,0 +1,73 @@
+//! `/api/v1/jobs`: the jobs this build defines, and Launch Run. The run config is resolved (the
+//! job's defaults overlaid with the request's) and validated before any run is created.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use orchestrator::definitions::JobDef;
+use orchestrator::domain::NewRun;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::runs::parse_tags;
+use crate::error::ApiError;
+use crate::extract::OptionalJson;
+use crate::json::JobJson;
+use crate::state::AppState;
+
+/// `GET /jobs`: `{"jobs": [...]}`.
+pub async fn list(State(state): State<AppState>) -> Json<Value> {
+    let jobs: Vec<JobJson> = state.definitions.jobs().iter().map(JobJson::from).collect();
+    Json(json!({ "jobs": jobs }))
+}
+
+fn find<'d>(state: &'d AppState, name: &str) -> Result<&'d JobDef, ApiError> {
+    state
+        .definitions
+        .job(name)
+        .ok_or_else(|| ApiError::NotFound(format!("job '{name}' not found")))
+}
+
+/// `GET /jobs/{job}`: its assets with their upstreams, and its default config.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<JobJson>, ApiError> {
+    Ok(Json(JobJson::from(find(&state, &name)?)))
+}
+
+/// Body of `POST /jobs/{job}/launch`; both parts optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchBody {
+    /// Overrides of the job's default config.
+    #[serde(default)]
+    config: Map<String, Value>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+/// `POST /jobs/{job}/launch` → 201 `{"id": "<run id>"}`: a QUEUED run for the daemon. An unknown
+/// job is a 404; a config the job refuses is a 422 with the reason, and no run is created.
+pub async fn launch(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    OptionalJson(body): OptionalJson<LaunchBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let job = find(&state, &name)?;
+    let config = job
+        .resolve_config(&body.config)
+        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    let tags = parse_tags(&body.tags)?;
+    let run = state
+        .store
+        .create_run(&NewRun::queued(job.name.clone(), config, tags))
+        .await?;
+    tracing::info!(run = %run.id, job = %run.job, "run launched through the API");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": run.id.to_string() })),
+    ))
+}

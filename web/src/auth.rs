@@ -1,0 +1,105 @@
+//! Optional authentication of the API by a bearer token (`ORCH_AUTH_TOKEN` or
+//! `ORCH_AUTH_TOKEN_FILE`). When a token is set, every mutation (any method but GET, HEAD and
+//! OPTIONS) needs `Authorization: Bearer <token>`; with `protect_reads`, reads do too. Health
+//! checks stay open for probes. Without a token the API is open: keep it on loopback.
+//!
+//! The browser's login form, session cookie and CSRF tokens come with the HTML pages.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+/// The API's secret. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct AuthToken(Arc<str>);
+
+impl AuthToken {
+    /// A token; `None` for an empty one (an empty secret would let anyone in).
+    pub fn new(secret: &str) -> Option<Self> {
+        let secret = secret.trim();
+        (!secret.is_empty()).then(|| Self(secret.into()))
+    }
+
+    /// Compares in time independent of where the strings differ.
+    fn matches(&self, given: &str) -> bool {
+        let (a, b) = (self.0.as_bytes(), given.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthToken(****)")
+    }
+}
+
+/// Who may do what.
+#[derive(Debug, Clone, Default)]
+pub struct AuthPolicy {
+    /// `None`: no authentication.
+    pub token: Option<AuthToken>,
+    /// Reads need the token too.
+    pub protect_reads: bool,
+}
+
+/// The middleware: refuses a request the policy does not let through with 401 and
+/// `WWW-Authenticate: Bearer`.
+pub async fn require_token(
+    State(policy): State<AuthPolicy>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = &policy.token else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path();
+    let is_probe = path == "/healthz" || path == "/readyz";
+    let is_read = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if is_probe || (is_read && !policy.protect_reads) {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(given) if token.matches(given.trim()) => next.run(request).await,
+        Some(_) => unauthorized("the bearer token is not the one this server expects"),
+        None => unauthorized("this server needs `Authorization: Bearer <ORCH_AUTH_TOKEN>`"),
+    }
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut response = ApiError::Unauthorized(message.to_owned()).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuthToken;
+
+    #[test]
+    fn tokens_compare_exactly_and_never_print() {
+        let token = AuthToken::new(" s3cret \n").unwrap();
+        assert!(token.matches("s3cret"));
+        assert!(!token.matches("s3cre"));
+        assert!(!token.matches("s3cret2"));
+        assert!(!token.matches(""));
+        assert!(AuthToken::new("  ").is_none());
+        assert_eq!(format!("{token:?}"), "AuthToken(****)");
+    }
+}

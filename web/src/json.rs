@@ -1,0 +1,215 @@
+//! The JSON shapes orch speaks: serializable counterparts of the domain types, so the domain
+//! stays free of wire formats. The API (`/api/v1`) and the CLI's `--json` output share them, so a
+//! run or an event looks the same whichever way it is read.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use orchestrator::definitions::{JobDef, ScheduleDef};
+use orchestrator::domain::{EventRecord, Materialization, Run, ScheduleState, ScheduleTick};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Serialize)]
+pub struct RunJson {
+    pub id: String,
+    pub job: String,
+    pub status: String,
+    pub config: Value,
+    pub tags: std::collections::BTreeMap<String, String>,
+    pub parent_run_id: Option<String>,
+    pub step_selection: Option<Vec<String>>,
+    pub created_at: String,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub heartbeat_at: Option<String>,
+    /// The launcher's handle on the worker (e.g. `{"kind": "local", "pid": …, "log": …}`).
+    pub worker: Option<Value>,
+}
+
+impl From<&Run> for RunJson {
+    fn from(run: &Run) -> Self {
+        Self {
+            id: run.id.to_string(),
+            job: run.job.to_string(),
+            status: run.status.to_string(),
+            config: run.config.clone(),
+            tags: run
+                .tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            parent_run_id: run.parent_run_id.map(|p| p.to_string()),
+            step_selection: run
+                .step_selection
+                .as_ref()
+                .map(|keys| keys.iter().map(ToString::to_string).collect()),
+            created_at: run.created_at.to_rfc3339(),
+            started_at: run.started_at.map(|t| t.to_rfc3339()),
+            ended_at: run.ended_at.map(|t| t.to_rfc3339()),
+            duration_ms: run.duration().map(|d| d.num_milliseconds()),
+            heartbeat_at: run.heartbeat_at.map(|t| t.to_rfc3339()),
+            worker: run.worker.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventJson {
+    pub id: i64,
+    pub timestamp: String,
+    pub step: Option<String>,
+    /// The event payload, `type` included.
+    #[serde(flatten)]
+    pub event: Value,
+}
+
+impl From<&EventRecord> for EventJson {
+    fn from(e: &EventRecord) -> Self {
+        Self {
+            id: e.id,
+            timestamp: e.timestamp.to_rfc3339(),
+            step: e.step.as_ref().map(ToString::to_string),
+            event: serde_json::to_value(&e.kind).unwrap_or(Value::Null),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunWithEventsJson {
+    #[serde(flatten)]
+    pub run: RunJson,
+    pub events: Vec<EventJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobJson {
+    pub name: String,
+    pub description: String,
+    pub assets: Vec<AssetJson>,
+    pub default_config: Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssetJson {
+    pub key: String,
+    pub upstream: Vec<String>,
+    pub description: String,
+}
+
+impl From<&JobDef> for JobJson {
+    fn from(job: &JobDef) -> Self {
+        Self {
+            name: job.name.to_string(),
+            description: job.description.clone(),
+            assets: job
+                .graph()
+                .order()
+                .iter()
+                .filter_map(|k| job.asset(k))
+                .map(|a| AssetJson {
+                    key: a.key.to_string(),
+                    upstream: a.upstream.iter().map(ToString::to_string).collect(),
+                    description: a.description.clone(),
+                })
+                .collect(),
+            default_config: Value::Object(job.default_config.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScheduleJson {
+    pub name: String,
+    pub job: String,
+    pub cron: String,
+    pub timezone: String,
+    /// On or off now: the stored switch, else the definition's default.
+    pub enabled: bool,
+    /// `switched` (someone ran `orch schedules on|off`) or `default`.
+    pub state: &'static str,
+    pub catch_up: &'static str,
+    /// The next tick if the schedule is on.
+    pub next_tick: Option<String>,
+    pub config: Value,
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+impl ScheduleJson {
+    pub fn new(def: &ScheduleDef, enabled: bool, switched: bool, now: DateTime<Utc>) -> Self {
+        Self {
+            name: def.name.to_string(),
+            job: def.job.to_string(),
+            cron: def.cron.expression().to_owned(),
+            timezone: def.cron.timezone().name().to_owned(),
+            enabled,
+            state: if switched { "switched" } else { "default" },
+            catch_up: def.catch_up.as_str(),
+            next_tick: enabled
+                .then(|| def.next_tick_after(now))
+                .flatten()
+                .map(timestamp),
+            config: Value::Object(def.run_config.clone()),
+            tags: def
+                .tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TickJson {
+    pub tick_time: String,
+    pub status: String,
+    pub run_id: Option<String>,
+    pub error: Option<String>,
+    pub recorded_at: String,
+}
+
+impl From<&ScheduleTick> for TickJson {
+    fn from(tick: &ScheduleTick) -> Self {
+        Self {
+            tick_time: timestamp(tick.tick_time),
+            status: tick.status.to_string(),
+            run_id: tick.run_id.map(|r| r.to_string()),
+            error: tick.error.clone(),
+            recorded_at: tick.recorded_at.to_rfc3339(),
+        }
+    }
+}
+
+/// An instant as RFC 3339 in UTC with a `Z`, as the `tick` tag shows it.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+impl ScheduleJson {
+    /// `def` as listed: on or off per the stored switch in `states`, else its default.
+    pub fn with_states(def: &ScheduleDef, states: &[ScheduleState], now: DateTime<Utc>) -> Self {
+        let state = states.iter().find(|s| s.name == def.name);
+        let enabled = state.map_or(def.default_switch.is_on(), |s| s.enabled);
+        Self::new(def, enabled, state.is_some(), now)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MaterializationJson {
+    pub asset_key: String,
+    pub run_id: String,
+    pub event_id: i64,
+    pub timestamp: String,
+    pub metadata: Value,
+}
+
+impl From<&Materialization> for MaterializationJson {
+    fn from(m: &Materialization) -> Self {
+        Self {
+            asset_key: m.asset_key.to_string(),
+            run_id: m.run_id.to_string(),
+            event_id: m.event_id,
+            timestamp: m.timestamp.to_rfc3339(),
+            metadata: Value::Object(m.metadata.clone().into_iter().collect()),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The JSON API through the real router (`oneshot`, no network) on real stores: every test runs
+//! on a fresh PostgreSQL database and on a SQLite file.
+
+// A failing unwrap is how a test reports a broken precondition.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod catalog;
+mod control;
+mod launch;
+mod robustness;
+mod runs;
+mod support;

@@ -1,0 +1,265 @@
+//! Fixtures for the API suite: a router over a real store (a fresh PostgreSQL database from
+//! `#[sqlx::test]`, or a SQLite file in a temporary directory), requests sent through it with
+//! `oneshot` (no network), and runs in chosen states.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use chrono::Utc;
+use orchestrator::definitions::{AssetDef, AssetOutput, Definitions, JobDef, ScheduleDef};
+use orchestrator::domain::{
+    AssetKey, EventKind, Metadata, NewEvent, NewRun, Run, RunStatus, ScheduleSwitch, TagKey, Tags,
+};
+use orchestrator::storage::{PgStore, RunStorage, SqliteStore, StoreOptions};
+use serde_json::{Map, Value, json};
+use sqlx::PgPool;
+use tower::ServiceExt;
+use web::AppState;
+
+/// For each `async fn name(app: TestApp)` of the calling module, generates `name::postgres` and
+/// `name::sqlite`.
+macro_rules! api_tests {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[sqlx::test(migrations = false)]
+            async fn postgres(pool: sqlx::PgPool) {
+                $crate::support::on_postgres(pool, super::$name).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::support::on_sqlite(super::$name).await;
+            }
+        }
+    )+};
+}
+pub(crate) use api_tests;
+
+pub async fn on_postgres<F, Fut>(pool: PgPool, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let store = PgStore::from_pool(pool);
+    store.migrate().await.unwrap();
+    test(TestApp::new(Arc::new(store))).await;
+}
+
+pub async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/orch.db", dir.path().display());
+    let store = SqliteStore::connect(&url, &StoreOptions::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    test(TestApp::new(Arc::new(store))).await;
+}
+
+/// The job of these tests: `etl`, `extract` → `load`, config keys `limit` (10) and `source`.
+pub fn definitions() -> Arc<Definitions> {
+    let extract = AssetDef::builder("extract")
+        .compute(|_ctx| async { Ok(AssetOutput::default()) })
+        .unwrap();
+    let load = AssetDef::builder("load")
+        .upstream(&["extract"])
+        .compute(|_ctx| async { Ok(AssetOutput::default()) })
+        .unwrap();
+    let mut config = Map::new();
+    config.insert("limit".into(), json!(10));
+    config.insert("source".into(), json!("http://upstream"));
+    let job = JobDef::new("etl", "a test job", vec![extract, load], config).unwrap();
+    Arc::new(Definitions::new(vec![job]).unwrap())
+}
+
+/// One schedule, `nightly`, off by default.
+pub fn schedules() -> Vec<ScheduleDef> {
+    vec![
+        ScheduleDef::builder("nightly", "etl", "0 0 2 * * *")
+            .timezone("Europe/Paris")
+            .default_switch(ScheduleSwitch::Off)
+            .build()
+            .unwrap(),
+    ]
+}
+
+/// The router over a store, and the store itself to check what requests did.
+#[derive(Debug, Clone)]
+pub struct TestApp {
+    pub store: Arc<dyn RunStorage>,
+    pub router: Router,
+}
+
+/// What a request got back.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    #[track_caller]
+    pub fn assert_status(&self, status: StatusCode) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self
+    }
+
+    /// Asserts a JSON error with `status`, whose message contains `needle`.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, needle: &str) {
+        self.assert_status(status);
+        assert_eq!(self.body["status"], json!(status.as_u16()), "{}", self.body);
+        let message = self.body["error"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(needle),
+            "expected {needle:?} in {message:?}"
+        );
+    }
+}
+
+impl TestApp {
+    pub fn new(store: Arc<dyn RunStorage>) -> Self {
+        let router = web::router(AppState::new(store.clone(), definitions(), schedules()));
+        Self { store, router }
+    }
+
+    /// The same application behind `auth`.
+    pub fn with_auth(self, auth: web::AuthPolicy) -> Self {
+        let router = web::router_with_auth(
+            AppState::new(self.store.clone(), definitions(), schedules()),
+            auth,
+        );
+        Self { router, ..self }
+    }
+
+    pub async fn request(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.request(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    /// POSTs `body` as JSON (or nothing).
+    pub async fn post(&self, uri: &str, body: Option<Value>) -> Reply {
+        match body {
+            Some(body) => {
+                self.post_raw(uri, "application/json", body.to_string())
+                    .await
+            }
+            None => {
+                self.request(
+                    Request::builder()
+                        .method(Method::POST)
+                        .uri(uri)
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await
+            }
+        }
+    }
+
+    pub async fn post_raw(&self, uri: &str, content_type: &str, body: impl Into<Body>) -> Reply {
+        self.request(
+            Request::builder()
+                .method(Method::POST)
+                .uri(uri)
+                .header("content-type", content_type)
+                .body(body.into())
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// All runs in the store, newest first.
+    pub async fn runs(&self) -> Vec<Run> {
+        self.store
+            .list_runs(&orchestrator::domain::RunFilter::default())
+            .await
+            .unwrap()
+    }
+
+    /// A QUEUED run of `etl` with `tags`.
+    pub async fn queued(&self, tags: &[(&str, &str)]) -> Run {
+        let tags: Tags = tags
+            .iter()
+            .map(|(k, v)| (TagKey::parse(k).unwrap(), (*v).to_owned()))
+            .collect();
+        let job = orchestrator::domain::JobName::parse("etl").unwrap();
+        self.store
+            .create_run(&NewRun::queued(job, json!({"limit": 10}), tags))
+            .await
+            .unwrap()
+    }
+
+    /// A run of `etl` that `extract` succeeded in and that ended `status` (SUCCESS or FAILURE:
+    /// `load` failed), with `extract` materialized.
+    pub async fn finished(&self, status: RunStatus) -> Run {
+        let job = orchestrator::domain::JobName::parse("etl").unwrap();
+        let run = self
+            .store
+            .create_run(&NewRun::in_process(job, json!({}), Tags::new()))
+            .await
+            .unwrap();
+        self.store
+            .transition_run(run.id, RunStatus::Started, None)
+            .await
+            .unwrap();
+        let extract = AssetKey::parse("extract").unwrap();
+        let step = |kind| NewEvent {
+            timestamp: Utc::now(),
+            step: Some(extract.clone()),
+            kind,
+        };
+        let mut metadata = Metadata::new();
+        metadata.insert("uri".into(), json!("s3://bucket/extract.json"));
+        self.store
+            .append_events(
+                run.id,
+                &[
+                    step(EventKind::StepStart { attempt: 1 }),
+                    step(EventKind::AssetMaterialization {
+                        asset_key: extract.clone(),
+                        metadata,
+                    }),
+                    step(EventKind::StepSuccess { duration_ms: 5 }),
+                ],
+            )
+            .await
+            .unwrap();
+        let message = (status == RunStatus::Failure).then_some("load failed");
+        self.store
+            .transition_run(run.id, status, message)
+            .await
+            .unwrap()
+    }
+}

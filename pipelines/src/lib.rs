@@ -17,7 +17,8 @@ pub struct PipelineResources {
     pub objects: Arc<dyn ObjectStore>,
 }
 
-/// Every job, validated.
+/// Every job and schedule, validated.
 pub fn definitions(resources: &PipelineResources) -> Result<Definitions, DefinitionError> {
-    Definitions::new(vec![product::product_pipeline_job(resources)?])
+    Definitions::new(vec![product::product_pipeline_job(resources)?])?
+        .with_schedules(vec![product::product_pipeline_schedule()?])
 }

@@ -8,7 +8,8 @@ mod store;
 
 use std::time::Duration;
 
-use orchestrator::definitions::{AssetDef, DefinitionError, JobDef, RetryPolicy};
+use orchestrator::definitions::{AssetDef, DefinitionError, JobDef, RetryPolicy, ScheduleDef};
+use orchestrator::domain::ScheduleSwitch;
 use serde_json::{Map, Value, json};
 
 use crate::PipelineResources;
@@ -49,4 +50,18 @@ pub fn product_pipeline_job(resources: &PipelineResources) -> Result<JobDef, Def
         vec![fetch_data, process_data, store_to_s3],
         config,
     )
+}
+
+/// `product_pipeline_job` every hour on the hour, UTC. Off until someone switches it on (`orch
+/// schedules on product_pipeline_schedule`, or `enabled = true` in orch.toml), so `orch dev`
+/// launches nothing by surprise.
+pub fn product_pipeline_schedule() -> Result<ScheduleDef, DefinitionError> {
+    ScheduleDef::builder(
+        "product_pipeline_schedule",
+        "product_pipeline_job",
+        "0 0 * * * *",
+    )
+    .timezone("UTC")
+    .default_switch(ScheduleSwitch::Off)
+    .build()
 }

@@ -10,7 +10,9 @@
 #               in the background (log /tmp/orch-moto.log, pid /tmp/orch-moto.pid), unless
 #               something already answers there.
 #
-# Exports: DATABASE_URL, ORCH_TEST_S3_ENDPOINT, ORCH_TEST_MOTO_SERVER, AWS_ACCESS_KEY_ID,
+#   Python      helm-python-sdk and kubernetes-validate in a virtualenv (scripts/py-tools.sh).
+#
+# Exports: ORCH_PYTHON, ORCH_KUBERNETES_VALIDATE, DATABASE_URL, ORCH_TEST_S3_ENDPOINT, ORCH_TEST_MOTO_SERVER, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY, AWS_REGION.
 #
 # Knobs: ORCH_PG_FORCE_LOCAL=1 ignores a server on 5432 and uses the script's own cluster (to test
@@ -232,6 +234,8 @@ main() {
   printf "export AWS_ACCESS_KEY_ID='testing'\n"
   printf "export AWS_SECRET_ACCESS_KEY='testing'\n"
   printf "export AWS_REGION='us-east-1'\n"
+  # Python tools (Helm engine, Kubernetes schemas) in their own virtualenv.
+  "$(dirname "${BASH_SOURCE[0]}")/py-tools.sh"
 }
 
 # Run main unless sourced (sourcing gives the functions, e.g. pg_bootstrap, for testing).

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs, idempotently, the Python tools some tests use into a virtualenv outside the clone and
+# prints `export` lines for them on stdout (use: `eval "$(scripts/py-tools.sh)"`; progress on
+# stderr). scripts/test-services.sh calls it.
+#
+#   helm-python-sdk      bundles the real Helm engine: render and lint the chart without `helm`
+#   kubernetes-validate  validates manifests against the Kubernetes OpenAPI schemas (offline)
+#
+# Exports: ORCH_PYTHON (the venv's python3), ORCH_KUBERNETES_VALIDATE (its kubernetes-validate).
+# Knob: ORCH_PY_VENV (default /var/tmp/orch-venv). Only PyPI is contacted, and only when a tool
+# is missing.
+set -euo pipefail
+
+VENV="${ORCH_PY_VENV:-/var/tmp/orch-venv}"
+LOCK_FILE=/tmp/orch-py-tools.lock
+log() { printf 'py-tools: %s\n' "$*" >&2; }
+
+exec 9>"$LOCK_FILE"
+flock 9
+
+if [[ ! -x "$VENV/bin/python3" ]]; then
+  log "creating virtualenv $VENV"
+  python3 -m venv "$VENV" >&2
+fi
+if ! "$VENV/bin/python3" -c 'import helm_python, kubernetes_validate' 2>/dev/null; then
+  log "installing helm-python-sdk and kubernetes-validate from PyPI"
+  "$VENV/bin/python3" -m pip install -q --disable-pip-version-check \
+    helm-python-sdk kubernetes-validate >&2
+fi
+"$VENV/bin/python3" -c 'import helm_python, kubernetes_validate' \
+  || { log "the tools do not import after installing them"; exit 1; }
+
+printf 'export ORCH_PYTHON=%q\n' "$VENV/bin/python3"
+printf 'export ORCH_KUBERNETES_VALIDATE=%q\n' "$VENV/bin/kubernetes-validate"

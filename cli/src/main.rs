@@ -14,7 +14,7 @@ mod settings;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use orchestrator::domain::ScheduleSwitch;
+use orchestrator::domain::{ScheduleSwitch, SensorSwitch};
 
 use crate::error::CliError;
 use crate::settings::{LogFormat, Settings};
@@ -82,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         command: SchedulesCommand,
     },
+    /// Run-status sensors: their on/off switch, their ticks and the Slack alerts they queued.
+    Sensors {
+        #[command(subcommand)]
+        command: SensorsCommand,
+    },
     /// The JSON API (/api/v1) and health checks over the run store, on ORCH_WEB_ADDR.
     Web(commands::web::WebArgs),
     /// Apply pending database migrations (they also apply on every start).
@@ -138,6 +143,23 @@ enum SchedulesCommand {
     Ticks(commands::schedules::TicksArgs),
 }
 
+#[derive(Debug, Subcommand)]
+enum SensorsCommand {
+    /// List the run-status sensors: statuses, jobs, on/off.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch a sensor on (persisted; applies from the next evaluation).
+    On { name: String },
+    /// Switch a sensor off (persisted).
+    Off { name: String },
+    /// A sensor's ticks (evaluations), newest first, with the runs it alerted on.
+    Ticks(commands::sensors::TicksArgs),
+    /// The alert outbox, newest first: state, attempts and the last error of each alert.
+    Alerts(commands::sensors::AlertsArgs),
+}
+
 fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -188,6 +210,17 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 commands::schedules::switch(settings, name, ScheduleSwitch::Off).await
             }
             SchedulesCommand::Ticks(args) => commands::schedules::ticks(settings, args).await,
+        },
+        Command::Sensors { command } => match command {
+            SensorsCommand::List { json } => commands::sensors::list(settings, *json).await,
+            SensorsCommand::On { name } => {
+                commands::sensors::switch(settings, name, SensorSwitch::On).await
+            }
+            SensorsCommand::Off { name } => {
+                commands::sensors::switch(settings, name, SensorSwitch::Off).await
+            }
+            SensorsCommand::Ticks(args) => commands::sensors::ticks(settings, args).await,
+            SensorsCommand::Alerts(args) => commands::sensors::alerts(settings, args).await,
         },
         Command::Web(args) => commands::web::web(settings, args).await,
         Command::Migrate => commands::migrate::migrate(settings).await,

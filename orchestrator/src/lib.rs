@@ -11,4 +11,5 @@ pub mod definitions;
 pub mod domain;
 pub mod launcher;
 pub mod run_control;
+pub mod secrets;
 pub mod storage;

@@ -17,8 +17,9 @@ pub struct PipelineResources {
     pub objects: Arc<dyn ObjectStore>,
 }
 
-/// Every job and schedule, validated.
+/// Every job, schedule and run-status sensor, validated.
 pub fn definitions(resources: &PipelineResources) -> Result<Definitions, DefinitionError> {
     Definitions::new(vec![product::product_pipeline_job(resources)?])?
-        .with_schedules(vec![product::product_pipeline_schedule()?])
+        .with_schedules(vec![product::product_pipeline_schedule()?])?
+        .with_sensors(vec![product::product_pipeline_failure_sensor()?])
 }

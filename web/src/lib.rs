@@ -13,6 +13,7 @@ mod extract;
 mod health;
 pub mod json;
 mod layers;
+pub mod sensor_json;
 mod state;
 
 use axum::Router;

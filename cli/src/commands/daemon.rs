@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use orchestrator::daemon::alerts::{AlertOptions, Webhook};
 use orchestrator::daemon::{Daemon, DaemonOptions};
 use orchestrator::domain::QueueLimits;
 use orchestrator::launcher::{LocalLauncher, LocalLauncherOptions};
@@ -38,9 +39,32 @@ pub struct DaemonArgs {
     /// How often every run in progress is checked.
     #[arg(long, env = "ORCH_MONITOR_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub monitor_interval: Duration,
+    /// Base URL of the web UI, for the run links in alerts.
+    #[arg(
+        long = "alert-ui-url",
+        env = "ORCH_UI_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub alert_ui_url: String,
+    /// At most one Slack message per this interval, across daemon replicas (Slack accepts
+    /// about one a second per webhook); alerts arriving faster are grouped into digests.
+    #[arg(long, env = "ORCH_ALERT_MIN_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub alert_min_interval: Duration,
+    /// How long one POST to the webhook may take before it counts as a timeout (and is retried).
+    #[arg(long, env = "ORCH_ALERT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub alert_timeout: Duration,
 }
 
 impl DaemonArgs {
+    fn alert_options(&self) -> AlertOptions {
+        AlertOptions {
+            ui_url: self.alert_ui_url.clone(),
+            min_interval: self.alert_min_interval,
+            timeout: self.alert_timeout,
+            ..AlertOptions::default()
+        }
+    }
+
     fn options(&self, limits: QueueLimits) -> DaemonOptions {
         DaemonOptions {
             limits,
@@ -137,15 +161,32 @@ impl Parts {
             env: Vec::new(),
             log_dir: settings.orch_home.join("logs"),
         });
-        Ok(Daemon::new(
+        let daemon = Daemon::new(
             self.store,
             self.definitions,
             Arc::new(launcher),
             args.options(limits),
         )
         .with_schedules(self.schedules)
-        .with_retention(self.config.retention))
+        .with_retention(self.config.retention);
+        Ok(match alert_webhook()? {
+            Some(webhook) => {
+                eprintln!("orch: Slack alerts go to {}", webhook.redacted());
+                daemon.with_alerts(webhook, args.alert_options())
+            }
+            None => daemon,
+        })
     }
+}
+
+/// The Slack webhook of `ALERT_WEBHOOK_URL` or `ALERT_WEBHOOK_URL_FILE`, validated; none set:
+/// `None`. Errors never show the URL.
+fn alert_webhook() -> Result<Option<Webhook>, CliError> {
+    let secret =
+        orchestrator::secrets::read_secret("ALERT_WEBHOOK_URL").map_err(CliError::config)?;
+    secret
+        .map(|s| Webhook::parse(&s).map_err(CliError::config))
+        .transpose()
 }
 
 /// Cancels `shutdown` on SIGINT or SIGTERM.

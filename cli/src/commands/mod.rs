@@ -11,5 +11,6 @@ pub mod reexecute;
 pub mod run;
 pub mod runs;
 pub mod schedules;
+pub mod sensors;
 pub mod web;
 pub mod worker;

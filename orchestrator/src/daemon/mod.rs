@@ -4,10 +4,12 @@
 //! cancellations; retention prunes finished runs. Every loop is safe to run in several
 //! replicas at once: claims are serialized in the database, status changes are conditional.
 
+pub mod alerts;
 pub mod coordinator;
 pub mod monitor;
 pub mod retention;
 pub mod scheduler;
+pub mod sensors;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +25,9 @@ pub use coordinator::Coordinator;
 pub use monitor::Monitor;
 pub use retention::{Retention, RetentionPolicy};
 pub use scheduler::{Scheduler, SchedulerOptions};
+pub use sensors::SensorEvaluator;
+
+use alerts::{AlertOptions, AlertSender, Webhook};
 
 /// Timing of the daemon's decisions.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +67,7 @@ pub struct Daemon {
     options: DaemonOptions,
     schedules: Vec<ScheduleDef>,
     retention: Option<RetentionPolicy>,
+    alerts: Option<(Webhook, AlertOptions)>,
 }
 
 impl Daemon {
@@ -78,6 +84,7 @@ impl Daemon {
             options,
             schedules: Vec::new(),
             retention: None,
+            alerts: None,
         }
     }
 
@@ -90,6 +97,13 @@ impl Daemon {
     /// The schedules the daemon ticks (the effective ones: declared, with `orch.toml`'s).
     pub fn with_schedules(mut self, schedules: Vec<ScheduleDef>) -> Self {
         self.schedules = schedules;
+        self
+    }
+
+    /// Post the sensors' alerts to this Slack webhook. Without one, sensors still evaluate and
+    /// their alerts wait in the outbox (PENDING) until a daemon with a webhook runs.
+    pub fn with_alerts(mut self, webhook: Webhook, options: AlertOptions) -> Self {
+        self.alerts = Some((webhook, options));
         self
     }
 
@@ -126,11 +140,32 @@ impl Daemon {
                     .await;
             }
         };
+        let alerts_queued = Arc::new(tokio::sync::Notify::new());
+        let evaluator = SensorEvaluator::new(
+            self.store.clone(),
+            self.definitions.sensors().to_vec(),
+            alerts_queued.clone(),
+        );
+        let sender = async {
+            match self.alerts.clone() {
+                Some((webhook, options)) => {
+                    match AlertSender::new(self.store.clone(), webhook, options, alerts_queued) {
+                        Ok(sender) => sender.run(shutdown.clone()).await,
+                        Err(e) => tracing::error!(error = %e, "alerts cannot be sent"),
+                    }
+                }
+                None => tracing::warn!(
+                    "no ALERT_WEBHOOK_URL: sensor alerts wait in the outbox until a daemon has one"
+                ),
+            }
+        };
         tokio::join!(
             coordinator.run(shutdown.clone()),
             monitor.run(shutdown.clone()),
             scheduler.run(shutdown.clone()),
             retention,
+            evaluator.run(shutdown.clone()),
+            sender,
         );
         tracing::info!("daemon stopped");
     }

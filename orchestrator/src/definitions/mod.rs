@@ -9,6 +9,7 @@ mod graph;
 mod job;
 mod object_store;
 mod schedule;
+mod sensor;
 
 pub use asset::{
     AssetDef, AssetDefBuilder, AssetError, AssetFn, AssetFuture, AssetOutput, Inputs, RetryPolicy,
@@ -18,9 +19,10 @@ pub use graph::AssetGraph;
 pub use job::JobDef;
 pub use object_store::{ObjectStore, ObjectStoreError, StoredObject};
 pub use schedule::{CatchUp, ScheduleDef, ScheduleDefBuilder};
+pub use sensor::{SensorDef, SensorDefBuilder};
 
 use self::cron::CronError;
-use crate::domain::{AssetKey, IdError, JobName, ScheduleName};
+use crate::domain::{AssetKey, IdError, JobName, RunStatus, ScheduleName, SensorName};
 
 /// A definition that cannot load.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +66,25 @@ pub enum DefinitionError {
     },
     #[error("schedule '{0}' is defined twice")]
     DuplicateSchedule(ScheduleName),
+    #[error("sensor '{0}' watches no status; give it FAILURE, SUCCESS or CANCELED")]
+    SensorWithoutStatus(SensorName),
+    #[error(
+        "sensor '{sensor}': {status} is not a final status; sensors watch SUCCESS, FAILURE or CANCELED"
+    )]
+    SensorStatus {
+        sensor: SensorName,
+        status: RunStatus,
+    },
+    #[error("sensor '{sensor}': {source}")]
+    SensorField { sensor: SensorName, source: IdError },
+    #[error("sensor '{sensor}': job '{job}' is not defined (known jobs: {})", known.join(", "))]
+    SensorUnknownJob {
+        sensor: SensorName,
+        job: JobName,
+        known: Vec<String>,
+    },
+    #[error("sensor '{0}' is defined twice")]
+    DuplicateSensor(SensorName),
 }
 
 fn join(keys: &[AssetKey]) -> String {
@@ -96,6 +117,7 @@ pub enum ConfigError {
 pub struct Definitions {
     jobs: Vec<JobDef>,
     schedules: Vec<ScheduleDef>,
+    sensors: Vec<SensorDef>,
 }
 
 impl Definitions {
@@ -108,6 +130,7 @@ impl Definitions {
         Ok(Self {
             jobs,
             schedules: Vec::new(),
+            sensors: Vec::new(),
         })
     }
 
@@ -150,5 +173,33 @@ impl Definitions {
     /// `crate::config`).
     pub fn schedules(&self) -> &[ScheduleDef] {
         &self.schedules
+    }
+
+    /// Adds the declared run-status sensors, refusing one watching an unknown job or a name
+    /// used twice.
+    pub fn with_sensors(mut self, sensors: Vec<SensorDef>) -> Result<Self, DefinitionError> {
+        for (i, sensor) in sensors.iter().enumerate() {
+            if sensors[..i].iter().any(|other| other.name == sensor.name) {
+                return Err(DefinitionError::DuplicateSensor(sensor.name.clone()));
+            }
+            if let Some(job) = sensor.jobs.iter().find(|j| self.job(j.as_str()).is_none()) {
+                return Err(DefinitionError::SensorUnknownJob {
+                    sensor: sensor.name.clone(),
+                    job: job.clone(),
+                    known: self.jobs.iter().map(|j| j.name.to_string()).collect(),
+                });
+            }
+        }
+        self.sensors = sensors;
+        Ok(self)
+    }
+
+    /// The run-status sensors.
+    pub fn sensors(&self) -> &[SensorDef] {
+        &self.sensors
+    }
+
+    pub fn sensor(&self, name: &str) -> Option<&SensorDef> {
+        self.sensors.iter().find(|s| s.name.as_str() == name)
     }
 }

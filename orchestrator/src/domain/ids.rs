@@ -149,6 +149,11 @@ name_type!(
     ScheduleName,
     "schedule name"
 );
+name_type!(
+    /// The name of a run-status sensor, e.g. `product_pipeline_failure_sensor`.
+    SensorName,
+    "sensor name"
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,15 +7,20 @@ mod ids;
 mod queue;
 mod run;
 mod schedule;
+mod sensor;
 mod status;
 
 pub use asset::{AssetSummary, Materialization};
 pub use event::{EventKind, EventRecord, LogLevel, Metadata, NewEvent};
-pub use ids::{AssetKey, IdError, JobName, RunId, ScheduleName, TagKey};
+pub use ids::{AssetKey, IdError, JobName, RunId, ScheduleName, SensorName, TagKey};
 pub use queue::{InProgress, QueueLimits, TagLimit};
 pub use run::{NewRun, Run, RunFilter, Tags};
 pub use schedule::{
     SCHEDULE_TAG, ScheduleState, ScheduleSwitch, ScheduleTick, TICK_TAG, TickStatus,
     UnknownTickStatus, tick_tag_value,
+};
+pub use sensor::{
+    Alert, AlertState, DeliveryOutcome, NewSensorTick, SensorEvaluation, SensorState, SensorSwitch,
+    SensorTick, SensorTickStatus, StatusChange, UnknownAlertState,
 };
 pub use status::{IllegalTransition, RunStatus, UnknownStatus};

@@ -3,12 +3,15 @@
 //! module. Status changes happen here and only here, through conditional updates checked against
 //! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
 
+pub mod alerts;
 mod changes;
 mod postgres;
 pub mod queue;
 pub mod retention;
 mod rows;
 pub mod schedules;
+mod sensor_rows;
+pub mod sensors;
 mod sql;
 mod sqlite;
 
@@ -17,11 +20,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
 pub use changes::{Change, Changes};
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
 pub use schedules::ScheduleStorage;
+pub use sensors::{EvaluatedBatch, SensorStorage};
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
@@ -79,7 +84,14 @@ impl Default for StoreOptions {
 /// `orchestrator/tests/storage` holds them to it.
 #[async_trait]
 pub trait RunStorage:
-    QueueStorage + RetentionStorage + ScheduleStorage + Send + Sync + Debug
+    QueueStorage
+    + RetentionStorage
+    + ScheduleStorage
+    + SensorStorage
+    + AlertStorage
+    + Send
+    + Sync
+    + Debug
 {
     /// Applies pending migrations (embedded in the binary).
     async fn migrate(&self) -> Result<(), StorageError>;

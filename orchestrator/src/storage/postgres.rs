@@ -7,10 +7,12 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::watch;
 
+use super::alerts::shared_alert_storage;
 use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
+use super::sensors::shared_sensor_storage;
 use super::sql::shared_storage;
 use super::{StorageError, StoreOptions};
 
@@ -84,6 +86,8 @@ shared_storage!(PgStore, sqlx::Postgres);
 shared_queue_storage!(PgStore, sqlx::Postgres);
 shared_retention_storage!(PgStore, sqlx::Postgres);
 shared_schedule_storage!(PgStore, sqlx::Postgres);
+shared_sensor_storage!(PgStore, sqlx::Postgres);
+shared_alert_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
 /// notifications at commit, and drops them on rollback).
@@ -137,3 +141,9 @@ async fn listen(pool: PgPool, hub: ChangeHub, up: Arc<watch::Sender<bool>>) {
         }
     }
 }
+
+/// Takes the oldest status changes for evaluation, skipping those another evaluator holds
+/// (its transaction either deletes them or gives them back).
+const TAKE_STATUS_CHANGES: &str = "DELETE FROM run_status_changes WHERE id IN (\
+     SELECT id FROM run_status_changes ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, run_id, job, status, message, changed_at";

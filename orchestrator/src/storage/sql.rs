@@ -248,6 +248,21 @@ macro_rules! shared_storage {
                 })?;
                 return Err($crate::storage::StorageError::IllegalTransition { run: id, from, to });
             };
+            if to.is_terminal() {
+                // The sensors' inbox, in the same transaction as the change: a run cannot end
+                // without its change being evaluated (storage/sensors.rs).
+                sqlx::query(
+                    "INSERT INTO run_status_changes (run_id, job, status, message, changed_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(id.as_uuid())
+                .bind(&row.job)
+                .bind(to.as_str())
+                .bind(message.map(|m| m.replace('\0', "\u{FFFD}")))
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+            }
             insert_events_and_catalog(tx, id, events).await?;
             let event = $crate::domain::NewEvent::run($crate::domain::EventKind::for_status(
                 to,

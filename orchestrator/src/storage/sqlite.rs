@@ -9,10 +9,12 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use super::alerts::shared_alert_storage;
 use super::changes::{Change, ChangeHub, Changes};
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
+use super::sensors::shared_sensor_storage;
 use super::sql::shared_storage;
 use super::{StorageError, StoreOptions};
 
@@ -70,6 +72,8 @@ shared_storage!(SqliteStore, sqlx::Sqlite);
 shared_queue_storage!(SqliteStore, sqlx::Sqlite);
 shared_retention_storage!(SqliteStore, sqlx::Sqlite);
 shared_schedule_storage!(SqliteStore, sqlx::Sqlite);
+shared_sensor_storage!(SqliteStore, sqlx::Sqlite);
+shared_alert_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.
@@ -78,3 +82,9 @@ async fn notify_schedules(
 ) -> Result<(), StorageError> {
     Ok(())
 }
+
+/// Takes the oldest status changes for evaluation; SQLite's single writer keeps two evaluators
+/// from taking the same rows.
+const TAKE_STATUS_CHANGES: &str = "DELETE FROM run_status_changes WHERE id IN (\
+     SELECT id FROM run_status_changes ORDER BY id LIMIT $1) \
+     RETURNING id, run_id, job, status, message, changed_at";

@@ -8,7 +8,9 @@ mod store;
 
 use std::time::Duration;
 
-use orchestrator::definitions::{AssetDef, DefinitionError, JobDef, RetryPolicy, ScheduleDef};
+use orchestrator::definitions::{
+    AssetDef, DefinitionError, JobDef, RetryPolicy, ScheduleDef, SensorDef,
+};
 use orchestrator::domain::ScheduleSwitch;
 use serde_json::{Map, Value, json};
 
@@ -64,4 +66,14 @@ pub fn product_pipeline_schedule() -> Result<ScheduleDef, DefinitionError> {
     .timezone("UTC")
     .default_switch(ScheduleSwitch::Off)
     .build()
+}
+
+/// The seed's Dagster `run_failure_sensor` for `product_pipeline_job`: every failed run posts a
+/// "Job failed" message to Slack (`ALERT_WEBHOOK_URL`). On by default, as in the seed's
+/// deployment: an alert nobody switched on is an alert lost.
+pub fn product_pipeline_failure_sensor() -> Result<SensorDef, DefinitionError> {
+    SensorDef::run_failure("product_pipeline_failure_sensor")
+        .job("product_pipeline_job")
+        .description("Alert Slack when product_pipeline_job fails.")
+        .build()
 }

@@ -6,6 +6,7 @@ mod assets;
 mod jobs;
 mod runs;
 mod schedules;
+mod sensors;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -49,6 +50,11 @@ pub fn router() -> Router<AppState> {
         .route("/schedules", get(schedules::list))
         .route("/schedules/{name}/on", post(schedules::on))
         .route("/schedules/{name}/off", post(schedules::off))
+        .route("/sensors", get(sensors::list))
+        .route("/sensors/{name}/on", post(sensors::on))
+        .route("/sensors/{name}/off", post(sensors::off))
+        .route("/sensors/{name}/ticks", get(sensors::ticks))
+        .route("/alerts", get(sensors::alerts))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -1,0 +1,113 @@
+//! The wire shapes of sensors, their ticks and the alert outbox, shared by the JSON API and the
+//! CLI's `--json`. Kept apart from `json.rs` (runs, jobs, schedules) so each noun's shapes stay
+//! small. The webhook URL is in none of them: it is a secret.
+
+use orchestrator::definitions::SensorDef;
+use orchestrator::domain::{Alert, SensorState, SensorTick};
+use serde::Serialize;
+
+use crate::json::timestamp;
+
+#[derive(Debug, Serialize)]
+pub struct SensorJson {
+    pub name: String,
+    pub description: String,
+    /// The terminal statuses it fires on.
+    pub statuses: Vec<String>,
+    /// The jobs it watches; empty means every job.
+    pub jobs: Vec<String>,
+    /// On or off now: the stored switch, else the definition's default.
+    pub enabled: bool,
+    /// `switched` (someone ran `orch sensors on|off`) or `default`.
+    pub state: &'static str,
+}
+
+impl SensorJson {
+    pub fn new(def: &SensorDef, stored: Option<bool>) -> Self {
+        Self {
+            name: def.name.to_string(),
+            description: def.description.clone(),
+            statuses: def.statuses.iter().map(ToString::to_string).collect(),
+            jobs: def.jobs.iter().map(ToString::to_string).collect(),
+            enabled: def.is_on(stored),
+            state: if stored.is_some() {
+                "switched"
+            } else {
+                "default"
+            },
+        }
+    }
+
+    /// `def` as listed, with its stored switch from `states` if any.
+    pub fn with_states(def: &SensorDef, states: &[SensorState]) -> Self {
+        let stored = states
+            .iter()
+            .find(|s| s.name == def.name)
+            .map(|s| s.enabled);
+        Self::new(def, stored)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SensorTickJson {
+    pub id: i64,
+    pub tick_time: String,
+    /// SUCCESS (runs matched: an alert each) or SKIPPED (none matched).
+    pub status: &'static str,
+    /// Status changes evaluated.
+    pub evaluated: u32,
+    pub run_ids: Vec<String>,
+}
+
+impl From<&SensorTick> for SensorTickJson {
+    fn from(tick: &SensorTick) -> Self {
+        Self {
+            id: tick.id,
+            tick_time: timestamp(tick.tick_time),
+            status: tick.status.as_str(),
+            evaluated: tick.evaluated,
+            run_ids: tick.run_ids.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertJson {
+    pub id: i64,
+    pub sensor: String,
+    pub run_id: String,
+    pub job: String,
+    pub run_status: String,
+    pub ended_at: String,
+    pub step: Option<String>,
+    pub error: Option<String>,
+    /// PENDING, SENDING, DELIVERED, FAILED or UNCERTAIN.
+    pub state: &'static str,
+    pub attempts: u32,
+    pub next_attempt_at: String,
+    /// Why the last attempt did not deliver it.
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+}
+
+impl From<&Alert> for AlertJson {
+    fn from(alert: &Alert) -> Self {
+        Self {
+            id: alert.id,
+            sensor: alert.sensor.to_string(),
+            run_id: alert.run_id.to_string(),
+            job: alert.job.to_string(),
+            run_status: alert.run_status.to_string(),
+            ended_at: timestamp(alert.ended_at),
+            step: alert.step.clone(),
+            error: alert.error.clone(),
+            state: alert.state.as_str(),
+            attempts: alert.attempts,
+            next_attempt_at: timestamp(alert.next_attempt_at),
+            last_error: alert.last_error.clone(),
+            created_at: timestamp(alert.created_at),
+            delivered_at: alert.delivered_at.map(timestamp),
+        }
+    }
+}

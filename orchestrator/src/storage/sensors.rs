@@ -22,7 +22,8 @@ use crate::domain::{
 
 /// The sensors' verdict on a batch of changes, given the stored on/off states: pure, called by
 /// the store inside its transaction.
-pub type Evaluate = dyn Fn(&[StatusChange], &[SensorState]) -> SensorEvaluation + Send + Sync;
+pub type Evaluate<'a> =
+    dyn Fn(&[StatusChange], &[SensorState]) -> SensorEvaluation + Send + Sync + 'a;
 
 /// What one evaluation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,7 +64,7 @@ pub trait SensorStorage: Send + Sync {
     async fn evaluate_status_changes(
         &self,
         limit: u32,
-        evaluate: &Evaluate,
+        evaluate: &Evaluate<'_>,
     ) -> Result<EvaluatedBatch, StorageError>;
 
     /// How many status changes wait for evaluation.
@@ -135,7 +136,7 @@ macro_rules! shared_sensor_storage {
             async fn evaluate_status_changes(
                 &self,
                 limit: u32,
-                evaluate: &$crate::storage::sensors::Evaluate,
+                evaluate: &$crate::storage::sensors::Evaluate<'_>,
             ) -> Result<$crate::storage::sensors::EvaluatedBatch, $crate::storage::StorageError>
             {
                 use $crate::storage::sensor_rows::{SensorStateRow, StatusChangeRow};

@@ -21,4 +21,5 @@ mod races;
 mod retention;
 mod runs;
 mod schedules;
+mod sensors;
 mod transitions;

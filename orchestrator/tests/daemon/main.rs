@@ -2,7 +2,8 @@
 //! real local launcher and stand-in workers on SQLite. `scheduler` drives the schedule loop:
 //! each test runs on a fresh PostgreSQL database (`#[sqlx::test]`, needs `DATABASE_URL`) and on
 //! a fresh SQLite file, driven either by a chosen clock (`tick_once(now)`) or in real time with
-//! seconds-level schedules (`run(shutdown)`).
+//! seconds-level schedules (`run(shutdown)`). `alerts` drives the sensor evaluator and the alert
+//! sender against a Slack stand-in HTTP server (`slack`) on both backends.
 //!
 //! Run with `eval "$(scripts/test-services.sh)"` then `cargo nextest run --workspace -E
 //! 'binary(daemon)'`.
@@ -10,7 +11,9 @@
 // A failing unwrap is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+mod slack;
 mod support;
 
+mod alerts;
 mod loops;
 mod scheduler;

@@ -11,6 +11,13 @@
 #[path = "../e2e/support/mod.rs"]
 mod support;
 
+/// The Slack stand-in of the orchestrator's daemon suite.
+#[allow(dead_code)]
+#[path = "../../../orchestrator/tests/daemon/slack.rs"]
+mod slack;
+
+mod alerts;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

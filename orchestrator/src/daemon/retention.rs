@@ -240,7 +240,7 @@ impl Retention {
             }
             match self.prune_ticks_once(Utc::now(), &shutdown).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(ticks = n, "pruned schedule ticks"),
+                Ok(n) => tracing::info!(ticks = n, "pruned schedule and sensor ticks"),
                 Err(e) => {
                     tracing::warn!(error = %e, "pruning schedule ticks failed; retrying at the next interval")
                 }
@@ -277,8 +277,8 @@ impl Retention {
         Ok(pruned)
     }
 
-    /// Deletes the schedule ticks recorded before the policy's cutoff, batch after batch.
-    /// Returns how many were deleted.
+    /// Deletes the schedule ticks and sensor ticks recorded before the policy's cutoff, batch
+    /// after batch. Returns how many were deleted.
     pub async fn prune_ticks_once(
         &self,
         now: DateTime<Utc>,
@@ -287,10 +287,15 @@ impl Retention {
         let Some(cutoff) = self.policy.ticks.cutoff(now) else {
             return Ok(0);
         };
-        in_batches(self.policy.batches(), shutdown, |size| {
+        let schedule_ticks = in_batches(self.policy.batches(), shutdown, |size| {
             self.store.prune_ticks(cutoff, size)
         })
-        .await
+        .await?;
+        let sensor_ticks = in_batches(self.policy.batches(), shutdown, |size| {
+            self.store.prune_sensor_ticks(cutoff, size)
+        })
+        .await?;
+        Ok(schedule_ticks + sensor_ticks)
     }
 }
 

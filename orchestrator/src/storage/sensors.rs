@@ -79,8 +79,8 @@ pub trait SensorStorage: Send + Sync {
         limit: u32,
     ) -> Result<Vec<SensorTick>, StorageError>;
 
-    /// Deletes sensor ticks recorded before `before`, `batch_size` rows per statement, and
-    /// returns how many it deleted.
+    /// Deletes up to `batch_size` sensor ticks recorded before `before` (one short statement;
+    /// the caller repeats while a full batch went) and returns how many it deleted.
     async fn prune_sensor_ticks(
         &self,
         before: DateTime<Utc>,
@@ -221,22 +221,15 @@ macro_rules! shared_sensor_storage {
                 before: chrono::DateTime<chrono::Utc>,
                 batch_size: u32,
             ) -> Result<u64, $crate::storage::StorageError> {
-                let batch = batch_size.max(1);
-                let mut deleted = 0;
-                loop {
-                    let done = sqlx::query(
-                        "DELETE FROM sensor_ticks WHERE id IN (\
-                         SELECT id FROM sensor_ticks WHERE tick_time < $1 ORDER BY id LIMIT $2)",
-                    )
-                    .bind($crate::storage::rows::micros(before))
-                    .bind(i64::from(batch))
-                    .execute(&self.pool)
-                    .await?;
-                    deleted += done.rows_affected();
-                    if done.rows_affected() < u64::from(batch) {
-                        return Ok(deleted);
-                    }
-                }
+                let done = sqlx::query(
+                    "DELETE FROM sensor_ticks WHERE id IN (\
+                     SELECT id FROM sensor_ticks WHERE tick_time < $1 ORDER BY id LIMIT $2)",
+                )
+                .bind($crate::storage::rows::micros(before))
+                .bind(i64::from(batch_size.max(1)))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             }
         }
 

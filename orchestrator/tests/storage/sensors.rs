@@ -22,6 +22,7 @@ support::storage_tests!(
     a_sensor_switch_persists_and_is_given_to_the_evaluation,
     claims_are_paced_and_leased_and_an_abandoned_send_becomes_uncertain,
     outcomes_are_recorded_only_by_the_lease_owner,
+    sensor_ticks_are_pruned_by_age_a_batch_at_a_time,
 );
 
 support::two_store_tests!(
@@ -374,4 +375,19 @@ async fn racing_senders_never_lease_the_same_alert(
         b.len()
     );
     assert_eq!(unique, runs.into_iter().collect());
+}
+
+async fn sensor_ticks_are_pruned_by_age_a_batch_at_a_time(store: Arc<dyn RunStorage>) {
+    for _ in 0..3 {
+        failed_runs(&*store, 1).await;
+        store.evaluate_status_changes(10, &all_match).await.unwrap();
+    }
+    let ticks = || async { store.list_sensor_ticks(&name("s"), None, 10).await.unwrap() };
+    assert_eq!(ticks().await.len(), 3);
+    let past = Utc::now() - TimeDelta::hours(1);
+    assert_eq!(store.prune_sensor_ticks(past, 2).await.unwrap(), 0);
+    let future = Utc::now() + TimeDelta::seconds(1);
+    assert_eq!(store.prune_sensor_ticks(future, 2).await.unwrap(), 2);
+    assert_eq!(store.prune_sensor_ticks(future, 2).await.unwrap(), 1);
+    assert!(ticks().await.is_empty());
 }

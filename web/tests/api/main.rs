@@ -10,4 +10,5 @@ mod control;
 mod launch;
 mod robustness;
 mod runs;
+mod sensors;
 mod support;

@@ -9,7 +9,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use chrono::Utc;
-use orchestrator::definitions::{AssetDef, AssetOutput, Definitions, JobDef, ScheduleDef};
+use orchestrator::definitions::{
+    AssetDef, AssetOutput, Definitions, JobDef, ScheduleDef, SensorDef,
+};
 use orchestrator::domain::{
     AssetKey, EventKind, Metadata, NewEvent, NewRun, Run, RunStatus, ScheduleSwitch, TagKey, Tags,
 };
@@ -62,7 +64,8 @@ where
     test(TestApp::new(Arc::new(store))).await;
 }
 
-/// The job of these tests: `etl`, `extract` → `load`, config keys `limit` (10) and `source`.
+/// The job of these tests: `etl`, `extract` → `load`, config keys `limit` (10) and `source`;
+/// and its failure sensor `etl_failures`.
 pub fn definitions() -> Arc<Definitions> {
     let extract = AssetDef::builder("extract")
         .compute(|_ctx| async { Ok(AssetOutput::default()) })
@@ -75,7 +78,16 @@ pub fn definitions() -> Arc<Definitions> {
     config.insert("limit".into(), json!(10));
     config.insert("source".into(), json!("http://upstream"));
     let job = JobDef::new("etl", "a test job", vec![extract, load], config).unwrap();
-    Arc::new(Definitions::new(vec![job]).unwrap())
+    let failures = SensorDef::run_failure("etl_failures")
+        .job("etl")
+        .build()
+        .unwrap();
+    Arc::new(
+        Definitions::new(vec![job])
+            .unwrap()
+            .with_sensors(vec![failures])
+            .unwrap(),
+    )
 }
 
 /// One schedule, `nightly`, off by default.

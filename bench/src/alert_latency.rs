@@ -63,8 +63,14 @@ async fn serve(addr: &str, seen: Arc<Mutex<Seen>>) -> anyhow::Result<()> {
                 let now = Utc::now();
                 let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
                 seen.messages += 1;
-                for part in body.split("/runs/").skip(1) {
-                    let id: String = part.chars().take(36).collect();
+                // A single alert links its run twice (the id and the button): count runs once
+                // per message, and a run in two messages as a duplicate.
+                let ids: std::collections::BTreeSet<String> = body
+                    .split("/runs/")
+                    .skip(1)
+                    .map(|part| part.chars().take(36).collect())
+                    .collect();
+                for id in ids {
                     if seen.at.insert(id, now).is_some() {
                         seen.duplicates += 1;
                     }

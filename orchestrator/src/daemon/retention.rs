@@ -240,7 +240,10 @@ impl Retention {
             }
             match self.prune_ticks_once(Utc::now(), &shutdown).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(ticks = n, "pruned schedule and sensor ticks"),
+                Ok(n) => tracing::info!(
+                    ticks = n,
+                    "pruned schedule ticks, sensor ticks and finished alerts"
+                ),
                 Err(e) => {
                     tracing::warn!(error = %e, "pruning schedule ticks failed; retrying at the next interval")
                 }
@@ -277,8 +280,8 @@ impl Retention {
         Ok(pruned)
     }
 
-    /// Deletes the schedule ticks and sensor ticks recorded before the policy's cutoff, batch
-    /// after batch. Returns how many were deleted.
+    /// Deletes the schedule ticks, sensor ticks and finished alerts recorded before the policy's
+    /// cutoff, batch after batch. Returns how many were deleted.
     pub async fn prune_ticks_once(
         &self,
         now: DateTime<Utc>,
@@ -295,7 +298,11 @@ impl Retention {
             self.store.prune_sensor_ticks(cutoff, size)
         })
         .await?;
-        Ok(schedule_ticks + sensor_ticks)
+        let alerts = in_batches(self.policy.batches(), shutdown, |size| {
+            self.store.prune_alerts(cutoff, size)
+        })
+        .await?;
+        Ok(schedule_ticks + sensor_ticks + alerts)
     }
 }
 

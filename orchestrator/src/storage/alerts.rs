@@ -97,6 +97,15 @@ pub trait AlertStorage: Send + Sync {
 
     /// How many alerts are in each state; states with none are left out.
     async fn count_alerts(&self) -> Result<Vec<(AlertState, u64)>, StorageError>;
+
+    /// Deletes up to `batch_size` finished alerts (DELIVERED, FAILED, UNCERTAIN) last changed
+    /// before `before` (one statement) and returns how many it deleted. Pending and leased
+    /// alerts are never deleted.
+    async fn prune_alerts(
+        &self,
+        before: DateTime<Utc>,
+        batch_size: u32,
+    ) -> Result<u64, StorageError>;
 }
 
 /// The instant `after` past `now`, at stored precision (a duration too long to represent
@@ -266,6 +275,24 @@ macro_rules! shared_alert_storage {
                     .push_bind(i64::from(filter.effective_limit()));
                 let rows: Vec<AlertRow> = q.build_query_as().fetch_all(&self.pool).await?;
                 rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn prune_alerts(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+                batch_size: u32,
+            ) -> Result<u64, $crate::storage::StorageError> {
+                let done = sqlx::query(
+                    "DELETE FROM alert_deliveries WHERE id IN (\
+                     SELECT id FROM alert_deliveries \
+                     WHERE state IN ('DELIVERED', 'FAILED', 'UNCERTAIN') AND updated_at < $1 \
+                     ORDER BY id LIMIT $2)",
+                )
+                .bind($crate::storage::rows::micros(before))
+                .bind(i64::from(batch_size.max(1)))
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected())
             }
 
             async fn count_alerts(

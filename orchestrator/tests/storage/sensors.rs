@@ -22,7 +22,7 @@ support::storage_tests!(
     a_sensor_switch_persists_and_is_given_to_the_evaluation,
     claims_are_paced_and_leased_and_an_abandoned_send_becomes_uncertain,
     outcomes_are_recorded_only_by_the_lease_owner,
-    sensor_ticks_are_pruned_by_age_a_batch_at_a_time,
+    sensor_ticks_and_finished_alerts_are_pruned_by_age_a_batch_at_a_time,
 );
 
 support::two_store_tests!(
@@ -377,7 +377,9 @@ async fn racing_senders_never_lease_the_same_alert(
     assert_eq!(unique, runs.into_iter().collect());
 }
 
-async fn sensor_ticks_are_pruned_by_age_a_batch_at_a_time(store: Arc<dyn RunStorage>) {
+async fn sensor_ticks_and_finished_alerts_are_pruned_by_age_a_batch_at_a_time(
+    store: Arc<dyn RunStorage>,
+) {
     for _ in 0..3 {
         failed_runs(&*store, 1).await;
         store.evaluate_status_changes(10, &all_match).await.unwrap();
@@ -390,4 +392,32 @@ async fn sensor_ticks_are_pruned_by_age_a_batch_at_a_time(store: Arc<dyn RunStor
     assert_eq!(store.prune_sensor_ticks(future, 2).await.unwrap(), 2);
     assert_eq!(store.prune_sensor_ticks(future, 2).await.unwrap(), 1);
     assert!(ticks().await.is_empty());
+
+    // Of the three alerts, the delivered one goes; pending and leased ones stay.
+    let mut leased = Vec::new();
+    for _ in 0..2 {
+        let request = ClaimRequest {
+            max: 1,
+            ..claim("o", Duration::ZERO)
+        };
+        let Claim::Leased(alerts) = store.claim_alerts(&request).await.unwrap().claim else {
+            panic!("expected a lease")
+        };
+        leased.push(alerts[0].id);
+    }
+    store
+        .finish_alerts(&leased[..1], "o", &DeliveryOutcome::Delivered)
+        .await
+        .unwrap();
+    let future = Utc::now() + TimeDelta::seconds(1);
+    assert_eq!(store.prune_alerts(future, 10).await.unwrap(), 1);
+    let left: Vec<AlertState> = store
+        .list_alerts(&AlertFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.state)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&AlertState::Delivered), "{left:?}");
 }

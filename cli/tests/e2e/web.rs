@@ -5,17 +5,11 @@ use std::time::Duration;
 use orchestrator::domain::{RunId, RunStatus};
 use serde_json::{Value, json};
 
-use crate::support::{JOB, Orch, eventually, init};
+use crate::support::{JOB, Orch, init, served_at};
 
-/// The address `orch web` printed (`listening on http://ADDR`), once it is listening.
+/// The address `orch web` printed, once it is listening.
 async fn listening_address(orch: &Orch) -> String {
-    eventually("orch web listening", Duration::from_secs(30), || async {
-        orch.log("web.log").contains("listening on http://")
-    })
-    .await;
-    let log = orch.log("web.log");
-    let rest = log.split("listening on http://").nth(1).unwrap();
-    rest.split_whitespace().next().unwrap().to_owned()
+    served_at(orch, "web.log", "listening on http://").await
 }
 
 #[tokio::test]

@@ -66,6 +66,8 @@ enum Command {
         daemon: commands::daemon::DaemonArgs,
         #[command(flatten)]
         web: commands::web::WebArgs,
+        #[command(flatten)]
+        launch: commands::daemon::DevLaunchArgs,
     },
     /// Jobs this build knows.
     Jobs {
@@ -165,7 +167,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             wait,
         } => commands::launch::launch(settings, job, config, tag, *wait).await,
         Command::Daemon(args) => commands::daemon::daemon(settings, args).await,
-        Command::Dev { daemon, web } => commands::daemon::dev(settings, daemon, web).await,
+        Command::Dev {
+            daemon,
+            web,
+            launch,
+        } => commands::daemon::dev(settings, daemon, web, launch).await,
         Command::Jobs {
             command: JobsCommand::List { json },
         } => commands::jobs::list(settings, *json).await,

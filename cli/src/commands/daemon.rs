@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orchestrator::daemon::{Daemon, DaemonOptions};
-use orchestrator::domain::QueueLimits;
+use orchestrator::domain::{NewRun, QueueLimits};
 use orchestrator::launcher::{LocalLauncher, LocalLauncherOptions};
 use tokio_util::sync::CancellationToken;
 
@@ -67,19 +67,46 @@ pub async fn daemon(settings: &Settings, args: &DaemonArgs) -> Result<ExitCode, 
     Ok(ExitCode::SUCCESS)
 }
 
+/// `orch dev --launch JOB`: a run to queue as the server starts, for a first look at the UI.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DevLaunchArgs {
+    /// Queue a run of JOB at start and print the URL of its page.
+    #[arg(long, value_name = "JOB")]
+    pub launch: Option<String>,
+    /// Run config override for --launch, KEY=VALUE (VALUE is JSON if it parses). Repeatable.
+    #[arg(
+        long = "config",
+        short = 'c',
+        value_name = "KEY=VALUE",
+        requires = "launch"
+    )]
+    pub config: Vec<String>,
+}
+
 /// `orch dev`: the daemon and the web server in one process over one store (by default the
 /// embedded one), until SIGINT or SIGTERM.
 pub async fn dev(
     settings: &Settings,
     daemon_args: &DaemonArgs,
     web_args: &WebArgs,
+    launch: &DevLaunchArgs,
 ) -> Result<ExitCode, CliError> {
     let parts = Parts::load(settings).await?;
+    // Checked before anything listens: a bad job or config is a usage error, nothing queued.
+    let queued = match &launch.launch {
+        Some(job_name) => {
+            let (job, config, tags) =
+                app::resolve_launch(&parts.definitions, job_name, &launch.config, &[])?;
+            Some(NewRun::queued(job.name.clone(), config, tags))
+        }
+        None => None,
+    };
     let router = web_args.router(
         parts.store.clone(),
         parts.definitions.clone(),
         parts.schedules.clone(),
     )?;
+    let parts_store = parts.store.clone();
     let daemon = parts.daemon(settings, daemon_args)?;
     let (listener, local) = web::bind(web_args.addr).await?;
     let shutdown = CancellationToken::new();
@@ -89,6 +116,16 @@ pub async fn dev(
         redact_url(&settings.database_url()),
         settings.orch_home.join("logs").display()
     );
+    match queued {
+        Some(run) => {
+            let run = parts_store.create_run(&run).await?;
+            eprintln!(
+                "orch dev: queued run {} of {}; open http://{local}/runs/{}",
+                run.id, run.job, run.id
+            );
+        }
+        None => eprintln!("orch dev: open http://{local}/"),
+    }
     let (_, served) = tokio::join!(
         daemon.run(shutdown.clone()),
         web::serve(listener, local, router, shutdown.clone())

@@ -73,7 +73,10 @@ async fn a_user_launches_the_job_in_chromium_and_watches_it_succeed() {
         .env("ORCH_AUTH_TOKEN", TOKEN)
         .env("ORCH_LOG", "info");
     let mut dev = orch.spawn(&["dev"], "dev.log");
-    let base = format!("http://{}", served_at(&orch, "dev.log", "orch dev: http://").await);
+    let base = format!(
+        "http://{}",
+        served_at(&orch, "dev.log", "orch dev: http://").await
+    );
     let shots = artifacts_dir();
 
     let seen = drive(&base, &shots).await;
@@ -121,7 +124,10 @@ async fn a_user_launches_the_job_in_chromium_and_watches_it_succeed() {
     assert_eq!(keys.len(), 1, "{keys:?}");
     let uri = format!("s3://{}/{}", bucket.name, keys[0]);
     let latest = seen["latest_text"].as_str().unwrap();
-    assert!(latest.contains(&uri), "{uri} not on the asset page: {latest}");
+    assert!(
+        latest.contains(&uri),
+        "{uri} not on the asset page: {latest}"
+    );
     let links: Vec<&str> = seen["latest_links"]
         .as_array()
         .unwrap()

@@ -239,13 +239,18 @@ impl Orch {
 /// The `host:port` a spawned `orch` printed right after `marker` (e.g. `listening on http://`)
 /// in `<ORCH_HOME>/<log_name>`, once it has printed it.
 pub async fn served_at(orch: &Orch, log_name: &str, marker: &str) -> String {
-    eventually(&format!("{marker} in {log_name}"), Duration::from_secs(30), || async {
-        orch.log(log_name).contains(marker)
-    })
+    eventually(
+        &format!("{marker} in {log_name}"),
+        Duration::from_secs(30),
+        || async { orch.log(log_name).contains(marker) },
+    )
     .await;
     let log = orch.log(log_name);
     let rest = log.split(marker).nth(1).unwrap_or_default();
-    rest.split_whitespace().next().unwrap_or_default().to_owned()
+    rest.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// An `orch` process started by [`Orch::spawn`]; killed if dropped.

@@ -10,9 +10,9 @@
 #               in the background (log /tmp/orch-moto.log, pid /tmp/orch-moto.pid), unless
 #               something already answers there.
 #
-#   Python      helm-python-sdk, kubernetes-validate and hadolint in a virtualenv (scripts/py-tools.sh).
+#   Python      helm-python-sdk and kubernetes-validate in a virtualenv (scripts/py-tools.sh).
 #
-# Exports: ORCH_PYTHON, ORCH_KUBERNETES_VALIDATE, ORCH_HADOLINT, DATABASE_URL, ORCH_TEST_S3_ENDPOINT, ORCH_TEST_MOTO_SERVER, AWS_ACCESS_KEY_ID,
+# Exports: ORCH_PYTHON, ORCH_KUBERNETES_VALIDATE, DATABASE_URL, ORCH_TEST_S3_ENDPOINT, ORCH_TEST_MOTO_SERVER, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY, AWS_REGION.
 #
 # Knobs: ORCH_PG_FORCE_LOCAL=1 ignores a server on 5432 and uses the script's own cluster (to test

@@ -1,5 +1,5 @@
 //! The daemon's side of a run's trace (OpenTelemetry): one trace per run, rooted when the daemon
-//! claims it. [`RunTrace::claimed`] opens the root span `run` (from the run's creation), records
+//! claims it. [`RunTrace::claimed`] opens the root span `orch.run` (from the run's creation), records
 //! its `queue` span (creation → claim) and opens the `launch` span; the launcher runs inside the
 //! launch span's context, and [`worker_env`] turns that context into the `TRACEPARENT` the worker
 //! continues (W3C Trace Context), so the worker's spans join the same trace.
@@ -17,6 +17,8 @@ use crate::domain::Run;
 
 /// The instrumentation scope of orch's own spans.
 pub const TRACER: &str = "orch";
+/// The name of a run's root span (the worker's execution is its `run` span, further down).
+pub const ROOT_SPAN: &str = "orch.run";
 /// The environment variable a worker reads its parent span from.
 pub const TRACEPARENT_ENV: &str = "TRACEPARENT";
 
@@ -39,7 +41,7 @@ impl RunTrace {
             ]
         };
         let root = tracer
-            .span_builder("run")
+            .span_builder(ROOT_SPAN)
             .with_start_time(created)
             .with_attributes(attributes())
             .start_with_context(&tracer, &Context::new());

@@ -133,3 +133,8 @@ pub async fn worker(
 ) -> Worker {
     Worker::new(store, definitions, io_manager(settings).await)
 }
+
+/// The process's Prometheus recorder (installed by the first call).
+pub fn install_metrics() -> Result<orchestrator::telemetry::metrics::MetricsHandle, CliError> {
+    orchestrator::telemetry::metrics::install().map_err(|e| CliError::failure(e.to_string()))
+}

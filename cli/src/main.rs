@@ -10,6 +10,7 @@ mod kv;
 mod output;
 mod progress;
 mod settings;
+mod telemetry;
 
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ use clap::{Parser, Subcommand};
 use orchestrator::domain::ScheduleSwitch;
 
 use crate::error::CliError;
-use crate::settings::{LogFormat, Settings};
+use crate::settings::Settings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -140,22 +141,6 @@ enum SchedulesCommand {
     Ticks(commands::schedules::TicksArgs),
 }
 
-fn init_logging(settings: &Settings) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // Colours only on a terminal, so `2>log` files stay plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    match settings.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
-
 async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     let settings = &cli.settings;
     match &cli.command {
@@ -205,7 +190,8 @@ fn main() -> ExitCode {
     // One rustls crypto provider for the whole process (ring); see TOOLCHAIN pitfalls.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
-    init_logging(&cli.settings);
+    // Before the runtime: the span exporter's blocking HTTP client must not live inside it.
+    let telemetry = telemetry::Telemetry::init(&cli.settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -216,11 +202,14 @@ fn main() -> ExitCode {
             return ExitCode::from(CliError::FAILURE);
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    let code = match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {:#}", e.error);
             e.exit_code()
         }
-    }
+    };
+    drop(runtime);
+    telemetry.shutdown();
+    code
 }

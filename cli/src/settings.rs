@@ -89,6 +89,15 @@ pub struct Settings {
     /// Log format on stderr: `text` or `json`.
     #[arg(long, env = "ORCH_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
+
+    /// OTLP base URL (e.g. http://otel-collector:4318): spans are exported to `<it>/v1/traces`
+    /// as OTLP/HTTP JSON. Unset, nothing is traced.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otel_endpoint: Option<String>,
+
+    /// The W3C traceparent a worker continues (set by the launcher).
+    #[arg(long, env = "TRACEPARENT", global = true, hide = true)]
+    pub traceparent: Option<String>,
 }
 
 /// How logs are printed.

@@ -12,3 +12,4 @@ pub mod domain;
 pub mod launcher;
 pub mod run_control;
 pub mod storage;
+pub mod telemetry;

@@ -59,7 +59,8 @@ pub async fn require_token(
         return next.run(request).await;
     };
     let path = request.uri().path();
-    let is_probe = path == "/healthz" || path == "/readyz";
+    // Probes and Prometheus scrapes stay open, like a kubelet's and a scraper's requests.
+    let is_probe = path == "/healthz" || path == "/readyz" || path == "/metrics";
     let is_read = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS

@@ -1,9 +1,9 @@
 //! orch's HTTP edge. Only this crate knows HTTP: it turns requests into calls on the run store,
 //! the job definitions and `orchestrator::run_control`, and their results into JSON.
 //!
-//! [`router`] builds the whole application: `/healthz`, `/readyz` and the JSON API under
-//! `/api/v1` (see the README's "JSON API"), wrapped in the layers of `layers.rs` (request ids,
-//! timeout, body limit, security headers) and the optional bearer-token check of `auth.rs`
+//! [`router`] builds the whole application: `/healthz`, `/readyz`, `/metrics` (Prometheus,
+//! `metrics.rs`) and the JSON API under `/api/v1` (see the README's "JSON API"), wrapped in the
+//! layers of `layers.rs` (request ids, timeout, body limit, security headers) and the optional bearer-token check of `auth.rs`
 //! ([`router_with_auth`]). HTML pages go beside the API, so the same layers wrap them.
 
 mod api;
@@ -13,6 +13,7 @@ mod extract;
 mod health;
 pub mod json;
 mod layers;
+mod metrics;
 mod state;
 
 use axum::Router;
@@ -21,6 +22,7 @@ use axum::routing::get;
 pub use auth::{AuthPolicy, AuthToken};
 pub use error::{ApiError, ErrorJson};
 pub use layers::{BODY_LIMIT, REQUEST_TIMEOUT};
+pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, daemon_router};
 pub use state::AppState;
 
 /// The web application over `state`, open to anyone who can reach it.
@@ -33,6 +35,7 @@ pub fn router_with_auth(state: AppState, auth: AuthPolicy) -> Router {
     let app = Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::web_metrics))
         .nest("/api/v1", api::router())
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

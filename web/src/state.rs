@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use orchestrator::definitions::{Definitions, ScheduleDef};
 use orchestrator::storage::RunStorage;
+use orchestrator::telemetry::metrics::MetricsHandle;
 
 /// The shared state of the web server.
 #[derive(Debug, Clone)]
@@ -13,6 +14,8 @@ pub struct AppState {
     pub definitions: Arc<Definitions>,
     /// The effective schedules (declared ones with orch.toml's overrides and additions).
     pub schedules: Arc<[ScheduleDef]>,
+    /// The process's Prometheus recorder, rendered at `/metrics`; `None`: no metrics.
+    pub metrics: Option<MetricsHandle>,
 }
 
 impl AppState {
@@ -25,6 +28,13 @@ impl AppState {
             store,
             definitions,
             schedules: schedules.into(),
+            metrics: None,
         }
+    }
+
+    /// Serves `handle` at `/metrics`.
+    pub fn with_metrics(mut self, handle: MetricsHandle) -> Self {
+        self.metrics = Some(handle);
+        self
     }
 }

@@ -1,6 +1,7 @@
 //! `orch daemon` (the scheduler daemon: run queue, launcher, monitor) and `orch dev` (the same
 //! in one process on the embedded default, for a laptop).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,10 @@ pub struct DaemonArgs {
     /// How often every run in progress is checked.
     #[arg(long, env = "ORCH_MONITOR_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub monitor_interval: Duration,
+    /// Serve Prometheus `/metrics` and `/healthz` on this address (e.g. 0.0.0.0:9464); unset,
+    /// the daemon listens on nothing. `orch dev` serves `/metrics` on ORCH_WEB_ADDR anyway.
+    #[arg(long, env = "ORCH_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl DaemonArgs {
@@ -55,7 +60,8 @@ impl DaemonArgs {
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn daemon(settings: &Settings, args: &DaemonArgs) -> Result<ExitCode, CliError> {
     let parts = Parts::load(settings).await?;
-    let daemon = parts.daemon(settings, args)?;
+    let store = parts.store.clone();
+    let mut daemon = parts.daemon(settings, args)?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     eprintln!(
@@ -63,7 +69,19 @@ pub async fn daemon(settings: &Settings, args: &DaemonArgs) -> Result<ExitCode, 
         redact_url(&settings.database_url()),
         settings.orch_home.join("logs").display()
     );
-    daemon.run(shutdown).await;
+    let Some(addr) = args.metrics_addr else {
+        daemon.run(shutdown).await;
+        return Ok(ExitCode::SUCCESS);
+    };
+    daemon = daemon.with_run_metrics();
+    let router = ::web::daemon_router(store, app::install_metrics()?, daemon.liveness());
+    let (listener, local) = web::bind(addr).await?;
+    eprintln!("orch daemon: metrics at http://{local}/metrics");
+    let (_, served) = tokio::join!(
+        daemon.run(shutdown.clone()),
+        web::serve(listener, local, router, shutdown.clone())
+    );
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -107,7 +125,7 @@ pub async fn dev(
         parts.schedules.clone(),
     )?;
     let parts_store = parts.store.clone();
-    let daemon = parts.daemon(settings, daemon_args)?;
+    let daemon = parts.daemon(settings, daemon_args)?.with_run_metrics();
     let (listener, local) = web::bind(web_args.addr).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));

@@ -1,5 +1,6 @@
-//! `orch web`: serves the web application (`web::router`: the JSON API and health checks) on
-//! ORCH_WEB_ADDR until SIGINT or SIGTERM, then stops accepting and lets requests in flight end.
+//! `orch web`: serves the web application (`web::router`: the JSON API, health checks and
+//! `/metrics`) on ORCH_WEB_ADDR until SIGINT or SIGTERM, then stops accepting and lets requests
+//! in flight end.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,10 +97,9 @@ impl WebArgs {
         definitions: Arc<Definitions>,
         schedules: Vec<ScheduleDef>,
     ) -> Result<axum::Router, CliError> {
-        Ok(web::router_with_auth(
-            web::AppState::new(store, definitions, schedules),
-            self.auth()?,
-        ))
+        let state =
+            web::AppState::new(store, definitions, schedules).with_metrics(app::install_metrics()?);
+        Ok(web::router_with_auth(state, self.auth()?))
     }
 
     fn authenticated(&self) -> bool {

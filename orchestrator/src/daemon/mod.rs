@@ -5,7 +5,9 @@
 //! replicas at once: claims are serialized in the database, status changes are conditional.
 
 pub mod coordinator;
+pub mod liveness;
 pub mod monitor;
+pub mod observer;
 pub mod retention;
 pub mod scheduler;
 
@@ -20,7 +22,9 @@ use crate::launcher::Launcher;
 use crate::storage::RunStorage;
 
 pub use coordinator::Coordinator;
+pub use liveness::Liveness;
 pub use monitor::Monitor;
+pub use observer::RunObserver;
 pub use retention::{Retention, RetentionPolicy};
 pub use scheduler::{Scheduler, SchedulerOptions};
 
@@ -62,6 +66,9 @@ pub struct Daemon {
     options: DaemonOptions,
     schedules: Vec<ScheduleDef>,
     retention: Option<RetentionPolicy>,
+    /// Follow ended runs into the metrics (only worth it where the metrics are served).
+    observe_runs: bool,
+    liveness: Liveness,
 }
 
 impl Daemon {
@@ -78,7 +85,20 @@ impl Daemon {
             options,
             schedules: Vec::new(),
             retention: None,
+            observe_runs: false,
+            liveness: Liveness::new(),
         }
+    }
+
+    /// Records ended runs and their step durations in the metrics (`RunObserver`).
+    pub fn with_run_metrics(mut self) -> Self {
+        self.observe_runs = true;
+        self
+    }
+
+    /// The flag that says the loops run (for a health check).
+    pub fn liveness(&self) -> Liveness {
+        self.liveness.clone()
     }
 
     /// Prune finished runs and schedule ticks under this policy (off unless set).
@@ -119,6 +139,14 @@ impl Daemon {
             schedules = self.schedules.len(),
             "daemon started"
         );
+        let _running = self.liveness.running();
+        let observer = async {
+            if self.observe_runs {
+                RunObserver::new(self.store.clone(), chrono::Utc::now())
+                    .run(shutdown.clone())
+                    .await;
+            }
+        };
         let retention = async {
             if let Some(policy) = self.retention.clone() {
                 Retention::new(self.store.clone(), policy)
@@ -131,6 +159,7 @@ impl Daemon {
             monitor.run(shutdown.clone()),
             scheduler.run(shutdown.clone()),
             retention,
+            observer,
         );
         tracing::info!("daemon stopped");
     }

@@ -4,6 +4,7 @@
 //! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
 
 mod changes;
+pub mod observe;
 mod postgres;
 pub mod queue;
 pub mod retention;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use changes::{Change, Changes};
+pub use observe::{ObserveStorage, PoolStats};
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
@@ -79,7 +81,7 @@ impl Default for StoreOptions {
 /// `orchestrator/tests/storage` holds them to it.
 #[async_trait]
 pub trait RunStorage:
-    QueueStorage + RetentionStorage + ScheduleStorage + Send + Sync + Debug
+    QueueStorage + RetentionStorage + ScheduleStorage + ObserveStorage + Send + Sync + Debug
 {
     /// Applies pending migrations (embedded in the binary).
     async fn migrate(&self) -> Result<(), StorageError>;

@@ -8,6 +8,7 @@ use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::watch;
 
 use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
+use super::observe::shared_observe_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
@@ -82,6 +83,7 @@ impl PgStore {
 
 shared_storage!(PgStore, sqlx::Postgres);
 shared_queue_storage!(PgStore, sqlx::Postgres);
+shared_observe_storage!(PgStore, sqlx::Postgres);
 shared_retention_storage!(PgStore, sqlx::Postgres);
 shared_schedule_storage!(PgStore, sqlx::Postgres);
 

@@ -10,6 +10,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::changes::{Change, ChangeHub, Changes};
+use super::observe::shared_observe_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
@@ -68,6 +69,7 @@ impl SqliteStore {
 
 shared_storage!(SqliteStore, sqlx::Sqlite);
 shared_queue_storage!(SqliteStore, sqlx::Sqlite);
+shared_observe_storage!(SqliteStore, sqlx::Sqlite);
 shared_retention_storage!(SqliteStore, sqlx::Sqlite);
 shared_schedule_storage!(SqliteStore, sqlx::Sqlite);
 

@@ -16,6 +16,7 @@ mod concurrent_writes;
 mod ending;
 mod events;
 mod list;
+mod observe;
 mod queue;
 mod races;
 mod retention;

@@ -7,6 +7,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use orchestrator::definitions::{ObjectStore, ObjectStoreError, StoredObject};
+use tracing::Instrument;
 
 /// Where the bucket is and how to reach it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,6 +111,13 @@ impl ObjectStore for S3Store {
         let key = self.full_key(key);
         let uri = format!("s3://{}/{key}", self.bucket);
         let size_bytes = body.len() as u64;
+        let span = tracing::info_span!(
+            "s3.put",
+            otel.kind = "client",
+            bucket = %self.bucket,
+            key = %key,
+            size_bytes,
+        );
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -117,6 +125,7 @@ impl ObjectStore for S3Store {
             .content_type(content_type)
             .body(ByteStream::from(body))
             .send()
+            .instrument(span)
             .await
             .map_err(|e| classify("PutObject", &uri, &e))?;
         Ok(StoredObject { uri, size_bytes })

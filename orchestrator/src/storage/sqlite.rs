@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes};
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
@@ -70,6 +71,7 @@ shared_storage!(SqliteStore, sqlx::Sqlite);
 shared_queue_storage!(SqliteStore, sqlx::Sqlite);
 shared_retention_storage!(SqliteStore, sqlx::Sqlite);
 shared_schedule_storage!(SqliteStore, sqlx::Sqlite);
+shared_browse_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.

@@ -229,7 +229,9 @@ async fn check_csrf(
     session: Option<&Session>,
     request: Request,
 ) -> Result<Request, Response> {
+    let path = request.uri().path().to_owned();
     let refused = || {
+        tracing::warn!(%path, "form refused: no session or a wrong CSRF token");
         ErrorPage::forbidden(
             "This form has expired or did not come from this site. Reload the page and try again.",
         )
@@ -261,5 +263,44 @@ async fn check_csrf(
             Ok(Request::from_parts(parts, Body::from(bytes)))
         }
         _ => Err(refused()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_probes_static_files_and_metrics_are_not_pages() {
+        for path in [
+            "/api/v1/runs",
+            "/static/orch.css",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+        ] {
+            assert!(!is_page_path(path), "{path}");
+        }
+        for path in ["/", "/runs", "/login", "/apiary", "/jobs/etl/launch"] {
+            assert!(is_page_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; orch_session=abc.1.u.ff"),
+        );
+        headers.append(header::COOKIE, HeaderValue::from_static("b=2"));
+        assert_eq!(session_cookie(&headers), Some("abc.1.u.ff"));
+        assert_eq!(session_cookie(&HeaderMap::new()), None);
+        let mut other = HeaderMap::new();
+        other.append(
+            header::COOKIE,
+            HeaderValue::from_static("orch_session_old=x"),
+        );
+        assert_eq!(session_cookie(&other), None);
     }
 }

@@ -130,7 +130,7 @@ pub async fn dev(
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     eprintln!(
-        "orch dev: http://{local} (JSON API at /api/v1), store {}, worker logs in {}; Ctrl-C stops it",
+        "orch dev: http://{local} (web UI at /, JSON API at /api/v1), store {}, worker logs in {}; Ctrl-C stops it",
         redact_url(&settings.database_url()),
         settings.orch_home.join("logs").display()
     );

@@ -89,7 +89,7 @@ impl RunObserver {
 
     async fn record(&self, run: &Run) {
         metrics::run_ended(&run.job, run.status);
-        match self.store.list_step_events(run.id).await {
+        match self.store.list_step_events(run.id, None, 10_000).await {
             Ok(events) => {
                 for step in steps::step_durations(&events) {
                     metrics::step_ended(&run.job, &step);

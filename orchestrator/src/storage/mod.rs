@@ -3,6 +3,7 @@
 //! module. Status changes happen here and only here, through conditional updates checked against
 //! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
 
+pub mod browse;
 mod changes;
 pub mod observe;
 mod postgres;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
 pub use observe::{ObserveStorage, PoolStats};
 pub use postgres::PgStore;
@@ -81,7 +83,14 @@ impl Default for StoreOptions {
 /// `orchestrator/tests/storage` holds them to it.
 #[async_trait]
 pub trait RunStorage:
-    QueueStorage + RetentionStorage + ScheduleStorage + ObserveStorage + Send + Sync + Debug
+    QueueStorage
+    + RetentionStorage
+    + ScheduleStorage
+    + ObserveStorage
+    + BrowseStorage
+    + Send
+    + Sync
+    + Debug
 {
     /// Applies pending migrations (embedded in the binary).
     async fn migrate(&self) -> Result<(), StorageError>;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StorageError;
-use crate::domain::{EventRecord, Run, RunId};
+use crate::domain::{Run, RunId};
 
 /// The most runs one [`ObserveStorage::list_runs_ended_since`] call returns.
 pub const MAX_ENDED_PAGE: u32 = 1_000;
@@ -32,10 +32,6 @@ pub trait ObserveStorage: Send + Sync {
         since: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Run>, StorageError>;
-
-    /// A run's `STEP_START`, `STEP_SUCCESS` and `STEP_FAILURE` events, oldest first (at most
-    /// 10 000): what step durations are computed from, without reading its logs.
-    async fn list_step_events(&self, run: RunId) -> Result<Vec<EventRecord>, StorageError>;
 
     /// Records the W3C `traceparent` of the run's trace.
     async fn set_trace_parent(&self, run: RunId, traceparent: &str) -> Result<(), StorageError>;
@@ -69,21 +65,6 @@ macro_rules! shared_observe_storage {
                 .bind(i64::from(
                     limit.clamp(1, $crate::storage::observe::MAX_ENDED_PAGE),
                 ))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.into_iter().map(TryInto::try_into).collect()
-            }
-
-            async fn list_step_events(
-                &self,
-                run: $crate::domain::RunId,
-            ) -> Result<Vec<$crate::domain::EventRecord>, $crate::storage::StorageError> {
-                let rows: Vec<$crate::storage::rows::EventRow> = sqlx::query_as(
-                    "SELECT id, run_id, ts, step_key, payload FROM events WHERE run_id = $1 \
-                     AND event_type IN ('STEP_START', 'STEP_SUCCESS', 'STEP_FAILURE') \
-                     ORDER BY id LIMIT 10000",
-                )
-                .bind(run.as_uuid())
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map(TryInto::try_into).collect()

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::watch;
 
+use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
 use super::observe::shared_observe_storage;
 use super::queue::shared_queue_storage;
@@ -86,6 +87,7 @@ shared_queue_storage!(PgStore, sqlx::Postgres);
 shared_observe_storage!(PgStore, sqlx::Postgres);
 shared_retention_storage!(PgStore, sqlx::Postgres);
 shared_schedule_storage!(PgStore, sqlx::Postgres);
+shared_browse_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
 /// notifications at commit, and drops them on rollback).

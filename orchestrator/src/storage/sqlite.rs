@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes};
 use super::observe::shared_observe_storage;
 use super::queue::shared_queue_storage;
@@ -72,6 +73,7 @@ shared_queue_storage!(SqliteStore, sqlx::Sqlite);
 shared_observe_storage!(SqliteStore, sqlx::Sqlite);
 shared_retention_storage!(SqliteStore, sqlx::Sqlite);
 shared_schedule_storage!(SqliteStore, sqlx::Sqlite);
+shared_browse_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.

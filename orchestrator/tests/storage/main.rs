@@ -12,6 +12,7 @@
 mod support;
 
 mod assets;
+mod browse;
 mod concurrent_writes;
 mod ending;
 mod events;

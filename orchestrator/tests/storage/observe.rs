@@ -1,18 +1,18 @@
 //! What observability reads: runs by end time (for the daemon's run observer, whose dedup across
-//! passes is checked here too), a run's step events without its logs, the stored traceparent.
+//! passes is checked here too) and the stored traceparent. A run's step events are read through
+//! `BrowseStorage::list_step_events` (tested in `browse.rs`).
 
 use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
 use orchestrator::daemon::RunObserver;
-use orchestrator::domain::{EventKind, NewEvent, RunId, RunStatus};
+use orchestrator::domain::{RunId, RunStatus};
 use orchestrator::storage::{RunStorage, StorageError};
 
-use crate::support::{self, at, key, log, run_in};
+use crate::support::{self, run_in};
 
 support::storage_tests!(
     runs_ended_since_come_in_end_order_from_the_given_moment,
-    step_events_leave_logs_and_outputs_out,
     the_traceparent_is_stored_with_the_run,
     the_run_observer_counts_each_ended_run_once,
 );
@@ -36,40 +36,6 @@ async fn runs_ended_since_come_in_end_order_from_the_given_moment(store: Arc<dyn
         store.list_runs_ended_since(start, 1).await.unwrap().len(),
         1
     );
-}
-
-async fn step_events_leave_logs_and_outputs_out(store: Arc<dyn RunStorage>) {
-    let run = run_in(store.as_ref(), RunStatus::Started).await;
-    let step = |millis, kind| NewEvent {
-        timestamp: at(millis),
-        step: Some(key("fetch")),
-        kind,
-    };
-    store
-        .append_events(
-            run.id,
-            &[
-                step(1, EventKind::StepStart { attempt: 1 }),
-                log(2),
-                step(
-                    3,
-                    EventKind::StepOutput {
-                        location: "x".into(),
-                    },
-                ),
-                step(4, EventKind::StepSuccess { duration_ms: 3 }),
-            ],
-        )
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = store
-        .list_step_events(run.id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.kind.type_name())
-        .collect();
-    assert_eq!(kinds, ["STEP_START", "STEP_SUCCESS"]);
 }
 
 async fn the_traceparent_is_stored_with_the_run(store: Arc<dyn RunStorage>) {

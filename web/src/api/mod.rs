@@ -4,7 +4,7 @@
 
 mod assets;
 mod jobs;
-mod runs;
+pub(crate) mod runs;
 mod schedules;
 
 use axum::Router;

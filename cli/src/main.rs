@@ -198,8 +198,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
 fn main() -> ExitCode {
     // One rustls crypto provider for the whole process (ring); see TOOLCHAIN pitfalls.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     init_logging(&cli.settings);
+    if let Err(e) = cli.settings.load_secret_files() {
+        eprintln!("error: {e}");
+        return ExitCode::from(CliError::USAGE);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -10,5 +10,8 @@ pub mod daemon;
 pub mod definitions;
 pub mod domain;
 pub mod launcher;
+pub mod products;
+pub mod redact;
 pub mod run_control;
+pub mod secrets;
 pub mod storage;

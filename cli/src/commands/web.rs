@@ -36,25 +36,17 @@ pub struct WebArgs {
 }
 
 impl WebArgs {
-    /// The authentication in force, from the token or its file (not both).
+    /// The authentication in force, from the token or its file (not both; see
+    /// `orchestrator::secrets`).
     fn auth(&self) -> Result<web::AuthPolicy, CliError> {
-        let secret = match (&self.auth_token, &self.auth_token_file) {
-            (Some(_), Some(_)) => {
-                return Err(CliError::config(
-                    "set ORCH_AUTH_TOKEN or ORCH_AUTH_TOKEN_FILE, not both",
-                ));
-            }
-            (Some(token), None) => Some(token.clone()),
-            (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|e| {
-                CliError::config(format!(
-                    "cannot read ORCH_AUTH_TOKEN_FILE {}: {e}",
-                    path.display()
-                ))
-            })?),
-            (None, None) => None,
-        };
+        let secret = orchestrator::secrets::resolve_secret(
+            "ORCH_AUTH_TOKEN",
+            self.auth_token.clone(),
+            self.auth_token_file.as_deref(),
+        )
+        .map_err(CliError::config)?;
         let token = match secret {
-            Some(secret) => Some(web::AuthToken::new(&secret).ok_or_else(|| {
+            Some(secret) => Some(web::AuthToken::new(secret.expose()).ok_or_else(|| {
                 CliError::config("the auth token is empty; unset it to run without authentication")
             })?),
             None => None,

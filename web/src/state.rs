@@ -6,6 +6,8 @@ use std::sync::Arc;
 use orchestrator::definitions::{Definitions, ScheduleDef};
 use orchestrator::storage::RunStorage;
 
+use crate::api::Products;
+
 /// The shared state of the web server.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -13,6 +15,8 @@ pub struct AppState {
     pub definitions: Arc<Definitions>,
     /// The effective schedules (declared ones with orch.toml's overrides and additions).
     pub schedules: Arc<[ScheduleDef]>,
+    /// The weather products and their cache (`/api/v1/products`); `None` answers 404 there.
+    pub products: Option<Arc<Products>>,
 }
 
 impl AppState {
@@ -25,6 +29,13 @@ impl AppState {
             store,
             definitions,
             schedules: schedules.into(),
+            products: None,
         }
+    }
+
+    /// Serves the products of `products` at `/api/v1/products`.
+    pub fn with_products(mut self, products: Arc<Products>) -> Self {
+        self.products = Some(products);
+        self
     }
 }

@@ -75,11 +75,14 @@ pub async fn dev(
     web_args: &WebArgs,
 ) -> Result<ExitCode, CliError> {
     let parts = Parts::load(settings).await?;
-    let router = web_args.router(
-        parts.store.clone(),
-        parts.definitions.clone(),
-        parts.schedules.clone(),
-    )?;
+    let router = web_args
+        .router(
+            settings,
+            parts.store.clone(),
+            parts.definitions.clone(),
+            parts.schedules.clone(),
+        )
+        .await?;
     let daemon = parts.daemon(settings, daemon_args)?;
     let (listener, local) = web::bind(web_args.addr).await?;
     let shutdown = CancellationToken::new();

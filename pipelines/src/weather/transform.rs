@@ -90,23 +90,25 @@ pub fn clean_record(entry: &Value, units: &str) -> Result<Value, String> {
         .get("response")
         .filter(|r| r.is_object())
         .ok_or("the answer is not a JSON object")?;
-    let number = |path: &str| -> Result<f64, String> {
+    // Numbers are checked as f64 and written as received (an integer humidity stays `87`).
+    let number = |path: &str| -> Result<(f64, Value), String> {
         match lookup(response, path) {
             None | Some(Value::Null) => Err(format!("{path} is missing")),
             Some(v) => v
                 .as_f64()
                 .filter(|n| n.is_finite())
+                .map(|n| (n, v.clone()))
                 .ok_or_else(|| format!("{path} is not a number (got {v})")),
         }
     };
-    let temperature = number("main.temp")?;
-    let feels_like = number("main.feels_like")?;
-    let humidity = number("main.humidity")?;
-    if !(0.0..=100.0).contains(&humidity) {
+    let (_, temperature) = number("main.temp")?;
+    let (_, feels_like) = number("main.feels_like")?;
+    let (humidity_value, humidity) = number("main.humidity")?;
+    if !(0.0..=100.0).contains(&humidity_value) {
         return Err(format!("main.humidity {humidity} is outside 0–100"));
     }
-    let pressure = number("main.pressure")?;
-    let wind_speed = number("wind.speed")?;
+    let (_, pressure) = number("main.pressure")?;
+    let (_, wind_speed) = number("wind.speed")?;
     let description = match lookup(response, "weather.0.description") {
         Some(Value::String(d)) => d.clone(),
         None | Some(Value::Null) => return Err("weather[0].description is missing".into()),
@@ -131,11 +133,11 @@ pub fn clean_record(entry: &Value, units: &str) -> Result<Value, String> {
         "lon".into(),
         entry.get("lon").cloned().unwrap_or(Value::Null),
     );
-    record.insert("temperature".into(), json!(temperature));
-    record.insert("feels_like".into(), json!(feels_like));
-    record.insert("humidity".into(), json!(humidity));
-    record.insert("pressure".into(), json!(pressure));
-    record.insert("wind_speed".into(), json!(wind_speed));
+    record.insert("temperature".into(), temperature);
+    record.insert("feels_like".into(), feels_like);
+    record.insert("humidity".into(), humidity);
+    record.insert("pressure".into(), pressure);
+    record.insert("wind_speed".into(), wind_speed);
     record.insert("description".into(), Value::String(description));
     record.insert("observed_at".into(), Value::String(observed_at));
     record.insert(
@@ -190,7 +192,7 @@ mod tests {
             record,
             json!({
                 "location": "Luxembourg", "lat": 49.6116, "lon": 6.1319,
-                "temperature": 4.5, "feels_like": 1.25, "humidity": 81.0, "pressure": 1021.0,
+                "temperature": 4.5, "feels_like": 1.25, "humidity": 81, "pressure": 1021,
                 "wind_speed": 3.6, "description": "clear sky",
                 "observed_at": "2026-01-02T03:04:05Z", "fetched_at": "2026-01-02T03:04:05Z",
                 "units": "metric",

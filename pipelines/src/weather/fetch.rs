@@ -105,7 +105,7 @@ pub(crate) async fn fetch_weather(
                 failed.len()
             )
         };
-        let message = format!("fetch_weather: {what}: {}", reasons.join("; "));
+        let message = format!("{what}: {}", reasons.join("; "));
         return Err(if failed.iter().all(|(_, e)| e.retryable) {
             AssetError::retryable(message)
         } else {
@@ -143,9 +143,9 @@ fn read_key(source: &SecretSource) -> Result<Secret, AssetError> {
     match source.read() {
         Ok(Some(key)) => Ok(key),
         Ok(None) => Err(AssetError::fatal(format!(
-            "fetch_weather: no OpenWeather API key: set {name} or {name}_FILE"
+            "no OpenWeather API key: set {name} or {name}_FILE"
         ))),
-        Err(e) => Err(AssetError::fatal(format!("fetch_weather: {e}"))),
+        Err(e) => Err(AssetError::fatal(e.to_string())),
     }
 }
 
@@ -224,6 +224,8 @@ async fn fetch_location(
                 tokio::time::sleep(delay).await;
                 attempt += 1;
             }
+            // A failure no retry would fix says nothing of attempts it never made.
+            Err(e) if !e.retryable && attempt == 1 => return Err(e),
             Err(e) => {
                 return Err(LocationError {
                     message: format!("{} (attempt {attempt} of {ATTEMPTS})", e.message),

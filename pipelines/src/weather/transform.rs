@@ -28,11 +28,11 @@ pub(crate) async fn transform_weather(ctx: AssetContext) -> Result<AssetOutput, 
     let units = fetched
         .get("units")
         .and_then(Value::as_str)
-        .ok_or_else(|| AssetError::fatal("transform_weather: fetch_weather gave no 'units'"))?;
+        .ok_or_else(|| AssetError::fatal("fetch_weather gave no 'units'"))?;
     let entries = fetched
         .get("fetched")
         .and_then(Value::as_array)
-        .ok_or_else(|| AssetError::fatal("transform_weather: fetch_weather gave no 'fetched'"))?;
+        .ok_or_else(|| AssetError::fatal("fetch_weather gave no 'fetched'"))?;
     let all_or_nothing = ctx
         .config
         .get("all_or_nothing")
@@ -63,7 +63,7 @@ pub(crate) async fn transform_weather(ctx: AssetContext) -> Result<AssetOutput, 
             })
             .collect();
         return Err(AssetError::fatal(format!(
-            "transform_weather: {} of {} fetched location(s) gave a malformed answer{}: {}",
+            "{} of {} fetched location(s) gave a malformed answer{}: {}",
             rejected.len(),
             entries.len(),
             if records.is_empty() {

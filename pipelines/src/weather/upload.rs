@@ -30,15 +30,15 @@ pub(crate) async fn upload_to_s3(
     let records = transformed
         .get("records")
         .and_then(Value::as_array)
-        .ok_or_else(|| AssetError::fatal("upload_to_s3: transform_weather gave no 'records'"))?;
+        .ok_or_else(|| AssetError::fatal("transform_weather gave no 'records'"))?;
     let body = to_json_lines(records)
-        .map_err(|e| AssetError::fatal(format!("upload_to_s3: cannot serialize a record: {e}")))?;
+        .map_err(|e| AssetError::fatal(format!("cannot serialize a record: {e}")))?;
     let key = product_key(Utc::now());
     let stored = objects
         .put(&key, body, CONTENT_TYPE)
         .await
         .map_err(|e| AssetError {
-            message: format!("upload_to_s3: {e}"),
+            message: e.to_string(),
             retryable: e.is_retryable(),
         })?;
     ctx.info(format!(

@@ -8,6 +8,7 @@ mod auth;
 mod catalog;
 mod control;
 mod launch;
+mod products;
 mod robustness;
 mod runs;
 mod support;

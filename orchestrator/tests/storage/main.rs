@@ -18,6 +18,7 @@ mod events;
 mod list;
 mod queue;
 mod races;
+mod redaction;
 mod retention;
 mod runs;
 mod schedules;

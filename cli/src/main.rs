@@ -85,6 +85,12 @@ enum Command {
         #[command(subcommand)]
         command: SchedulesCommand,
     },
+    /// The weather products (WEATHER_RESULTS_BUCKET, or ORCH_HOME/objects): list, download,
+    /// summarize. Uses the standard AWS credential chain (an instance role works).
+    Products {
+        #[command(subcommand)]
+        command: ProductsCommand,
+    },
     /// The JSON API (/api/v1) and health checks over the run store, on ORCH_WEB_ADDR.
     Web(commands::web::WebArgs),
     /// Apply pending database migrations (they also apply on every start).
@@ -124,6 +130,22 @@ enum RunsCommand {
     Prune(commands::prune::PruneArgs),
     /// Print what the run's worker process wrote (stdout and stderr).
     Logs { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProductsCommand {
+    /// List the products, newest first: last modified, size, key.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download the products not yet in a folder (DIR/<key>).
+    Download(commands::products::DownloadArgs),
+    /// Files, total size, the latest product and the total number of records.
+    Summary {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +202,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             }
             SchedulesCommand::Ticks(args) => commands::schedules::ticks(settings, args).await,
         },
+        Command::Products { command } => match command {
+            ProductsCommand::List { json } => commands::products::list(settings, *json).await,
+            ProductsCommand::Download(args) => commands::products::download(settings, args).await,
+            ProductsCommand::Summary { json } => commands::products::summary(settings, *json).await,
+        },
         Command::Web(args) => commands::web::web(settings, args).await,
         Command::Migrate => commands::migrate::migrate(settings).await,
         Command::Worker { run_id } => commands::worker::worker(settings, run_id).await,
@@ -189,9 +216,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
 fn main() -> ExitCode {
     // One rustls crypto provider for the whole process (ring); see TOOLCHAIN pitfalls.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     // Before the runtime: the span exporter's blocking HTTP client must not live inside it.
     let telemetry = telemetry::Telemetry::init(&cli.settings);
+    if let Err(e) = cli.settings.load_secret_files() {
+        eprintln!("error: {e}");
+        return ExitCode::from(CliError::USAGE);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -22,6 +22,7 @@ mod ui;
 use axum::Router;
 use axum::routing::get;
 
+pub use api::{CACHE_METRIC, CacheStats, PRODUCTS_CACHE_TTL, Products};
 pub use auth::{AuthPolicy, AuthToken};
 pub use error::{ApiError, ErrorJson};
 pub use layers::{BODY_LIMIT, REQUEST_TIMEOUT};

@@ -119,11 +119,14 @@ pub async fn dev(
         }
         None => None,
     };
-    let router = web_args.router(
-        parts.store.clone(),
-        parts.definitions.clone(),
-        parts.schedules.clone(),
-    )?;
+    let router = web_args
+        .router(
+            settings,
+            parts.store.clone(),
+            parts.definitions.clone(),
+            parts.schedules.clone(),
+        )
+        .await?;
     let parts_store = parts.store.clone();
     let daemon = parts.daemon(settings, daemon_args)?.with_run_metrics();
     let (listener, local) = web::bind(web_args.addr).await?;

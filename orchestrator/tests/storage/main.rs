@@ -20,6 +20,7 @@ mod list;
 mod observe;
 mod queue;
 mod races;
+mod redaction;
 mod retention;
 mod runs;
 mod schedules;

@@ -9,6 +9,7 @@ mod catalog;
 mod control;
 mod launch;
 mod metrics;
+mod products;
 mod robustness;
 mod runs;
 mod support;

@@ -7,10 +7,14 @@
 //! ORCH_TEST_S3_ENDPOINT, ORCH_TEST_MOTO_SERVER, AWS_*); a test that needs a missing one fails
 //! and says so.
 
+mod openweather;
 mod orch;
 mod storage;
 mod upstream;
 
+// The daemon suite shares this module and uses no weather fixture.
+#[allow(unused_imports)]
+pub use openweather::*;
 pub use orch::*;
 pub use storage::*;
 pub use upstream::*;

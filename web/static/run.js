@@ -1,6 +1,6 @@
 // Live updates of a run page (orch web UI). While the run is going, polls
 // /runs/{id}/live every second and swaps in what the server rendered: the status, the
-// duration, the step timeline (SVG) and the new event-log rows. The server escapes all of it;
+// times, the Terminate/Re-execute buttons, the step timeline (SVG) and the new event-log rows. The server escapes all of it;
 // this script builds nothing from data. Stops when the run has ended; backs off on errors.
 (function () {
   'use strict';
@@ -16,16 +16,13 @@
   var timeline = document.getElementById('timeline-wrap');
   var rows = document.getElementById('event-rows');
   var duration = document.getElementById('run-duration');
+  var started = document.getElementById('run-started');
   var ended = document.getElementById('run-ended');
+  var actions = document.getElementById('run-actions');
   var delay = 1000;
 
   function finish() {
     root.dataset.live = 'false';
-    var terminate = document.getElementById('terminate');
-    if (terminate) {
-      terminate.disabled = true;
-      terminate.title = 'The run has ended; reload the page to re-execute it.';
-    }
   }
 
   function poll() {
@@ -42,7 +39,9 @@
         status.setAttribute('data-status', live.status);
         status.className = 'status ' + live.status_class;
         duration.textContent = live.duration;
+        started.textContent = live.started_at;
         ended.textContent = live.ended_at;
+        actions.innerHTML = live.actions;
         timeline.innerHTML = live.timeline;
         if (tail) {
           rows.insertAdjacentHTML('beforeend', live.events);

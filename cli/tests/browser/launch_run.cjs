@@ -12,6 +12,10 @@
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 
+// What the script saw so far, and the page it is on: printed on failure too, for the diagnosis.
+const seen = {};
+let current = null;
+
 function env(name, fallback) {
   const value = process.env[name];
   if (value === undefined || value === '') {
@@ -40,7 +44,6 @@ async function main() {
   const token = process.env.ORCH_TOKEN || '';
   const shots = env('ORCH_SCREENSHOT_DIR');
   const runTimeout = Number(env('ORCH_RUN_TIMEOUT_MS', '90000'));
-  const seen = {};
 
   const browser = await chromium.launch({
     executablePath: env('ORCH_CHROMIUM'),
@@ -48,27 +51,31 @@ async function main() {
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(15000);
+    page.setDefaultTimeout(30000);
+    current = page;
     const jobPage = `${base}/jobs/${job}`;
 
     // 1. With auth on, a click before logging in is refused (sent to the login form).
     await page.goto(jobPage);
     seen.default_config = await page.inputValue('#launch-form textarea[name="config"]');
     if (token) {
-      await Promise.all([page.waitForNavigation(), page.click('#launch-run')]);
+      await Promise.all([page.waitForURL(/\/login/), page.click('#launch-run')]);
       seen.refused_url = page.url();
       seen.refused_has_login_form = (await page.locator('#login-form').count()) === 1;
 
       // 2. Log in; the form sends us back where we were.
       await page.fill('#login-form input[name="token"]', token);
-      await Promise.all([page.waitForNavigation(), page.click('#login-form [type="submit"]')]);
+      await Promise.all([
+        page.waitForURL((url) => !url.pathname.startsWith('/login')),
+        page.click('#login-form [type="submit"]'),
+      ]);
       seen.after_login_url = page.url();
       if (!page.url().startsWith(jobPage)) await page.goto(jobPage);
     }
 
     // 3. A config the job refuses: the form shows why.
     await page.fill('#launch-form textarea[name="config"]', '{"no_such_key": 1}');
-    await Promise.all([page.waitForNavigation(), page.click('#launch-run')]);
+    await Promise.all([page.waitForURL(/\/launch$/), page.click('#launch-run')]);
     seen.bad_config_url = page.url();
     seen.bad_config_error = await page.textContent('#launch-error').catch(() => null);
     seen.bad_config_kept = await page
@@ -91,6 +98,8 @@ async function main() {
     seen.final_status = await page.getAttribute('#run-status', 'data-status');
     seen.reloads_while_watching = navigations;
     seen.timeline_bars = await page.locator('svg#timeline rect').count();
+    seen.started_text = (await page.textContent('#run-started')) || '';
+    seen.reexecute_buttons = await page.locator('#reexecute-all').count();
     seen.events_text = (await page.textContent('#events')) || '';
     await page.screenshot({ path: path.join(shots, 'run.png'), fullPage: true });
 
@@ -101,6 +110,12 @@ async function main() {
       links.map((a) => a.getAttribute('href')),
     );
     await page.screenshot({ path: path.join(shots, 'asset.png'), fullPage: true });
+  } catch (error) {
+    if (current) {
+      seen.failed_on = current.url();
+      seen.failed_page = ((await current.textContent('body').catch(() => '')) || '').slice(0, 2000);
+    }
+    throw error;
   } finally {
     await browser.close();
   }
@@ -108,6 +123,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stderr.write(`${error.stack || error}\n`);
+  process.stderr.write(`${error.stack || error}\nseen so far: ${JSON.stringify(seen)}\n`);
   process.exit(1);
 });

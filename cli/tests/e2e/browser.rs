@@ -109,6 +109,9 @@ async fn a_user_launches_the_job_in_chromium_and_watches_it_succeed() {
     assert_eq!(seen["final_status"], "SUCCESS", "{seen}\n{log}");
     assert_eq!(seen["reloads_while_watching"], 0, "{seen}");
     assert!(seen["timeline_bars"].as_u64().unwrap() >= 3, "{seen}");
+    // The facts and buttons followed too: a start time, and Re-execute now that it ended.
+    assert_ne!(seen["started_text"], "—", "{seen}");
+    assert_eq!(seen["reexecute_buttons"], 1, "{seen}");
     let run_id = seen["run_id"].as_str().unwrap();
     let runs = orch.list_ids(&[]).await;
     assert_eq!(runs, vec![run_id.to_owned()], "exactly one run was created");

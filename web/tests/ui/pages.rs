@@ -267,6 +267,10 @@ async fn live_update_returns_status_timeline_and_new_events(app: TestApp) {
     live.assert_status(StatusCode::OK);
     assert_eq!(live.body["status"], "STARTED");
     assert_eq!(live.body["ended"], false);
+    assert_ne!(live.body["started_at"], "—", "{}", live.body);
+    let actions = live.body["actions"].as_str().unwrap();
+    assert!(actions.contains("id=\"terminate\""), "{actions}");
+    assert!(!actions.contains("reexecute-all"), "{actions}");
     let events = live.body["events"].as_str().unwrap();
     assert_eq!(events.matches("<tr").count(), 2, "{events}");
     assert!(events.contains("slow &#60;upstream&#62;"), "{events}");
@@ -290,6 +294,10 @@ async fn live_update_returns_status_timeline_and_new_events(app: TestApp) {
         .await;
     assert_eq!(done.body["status"], "SUCCESS");
     assert_eq!(done.body["ended"], true);
+    // The buttons follow the status: an ended run can be re-executed, not terminated.
+    let actions = done.body["actions"].as_str().unwrap();
+    assert!(actions.contains("id=\"reexecute-all\""), "{actions}");
+    assert!(!actions.contains("id=\"terminate\""), "{actions}");
     assert!(
         done.body["events"]
             .as_str()

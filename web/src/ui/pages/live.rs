@@ -1,5 +1,5 @@
 //! `GET /runs/{id}/live?after=<event id>`: what the run page's script polls while the run is
-//! going — the status, the timeline redrawn, and the events after the last one it has, as HTML
+//! going — the status, times, action buttons, the timeline redrawn, and the events after the last one it has, as HTML
 //! rendered (and escaped) here, so the script only swaps markup in and builds nothing from data.
 
 use askama::Template;
@@ -7,9 +7,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
-use super::run::{EVENT_PAGE, EventView, find_run, timeline_of};
+use super::run::{EVENT_PAGE, EventView, RunView, find_run, timeline_of};
 use crate::state::AppState;
 use crate::ui::format;
+use crate::ui::guard::Viewer;
 use crate::ui::page::{PageError, PageQuery};
 use crate::ui::timeline::Timeline;
 
@@ -26,7 +27,10 @@ pub struct LiveJson {
     /// The run has ended: the script stops polling.
     ended: bool,
     duration: String,
+    started_at: String,
     ended_at: String,
+    /// The Terminate / Re-execute buttons for the run's status now.
+    actions: String,
     /// The `<svg id="timeline">` markup.
     timeline: String,
     /// `<tr>` rows of the new events.
@@ -44,6 +48,13 @@ struct TimelinePart<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "run_actions.html")]
+struct ActionsPart<'a> {
+    run: &'a RunView,
+    viewer: &'a Viewer,
+}
+
+#[derive(Template)]
 #[template(path = "event_rows.html")]
 struct EventRows<'a> {
     events: &'a [EventView],
@@ -51,6 +62,7 @@ struct EventRows<'a> {
 
 pub async fn poll(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(id): Path<String>,
     PageQuery(query): PageQuery<LiveQuery>,
 ) -> Result<Json<LiveJson>, PageError> {
@@ -61,13 +73,19 @@ pub async fn poll(
         .list_events(run.id, query.after, EVENT_PAGE)
         .await?;
     let events: Vec<EventView> = page.iter().map(EventView::from).collect();
-    let view = super::RunRow::from(&run);
+    let view = RunView::from(&run);
     Ok(Json(LiveJson {
         status: run.status.as_str(),
         status_class: format::status_class(run.status),
         ended: run.status.is_terminal(),
-        duration: view.duration,
+        started_at: format::maybe_instant(run.started_at),
         ended_at: format::maybe_instant(run.ended_at),
+        actions: ActionsPart {
+            run: &view,
+            viewer: &viewer,
+        }
+        .render()?,
+        duration: view.duration,
         timeline: TimelinePart {
             timeline: &timeline,
         }

@@ -86,12 +86,12 @@ async fn run_pod(
         let image = lock(&c.images).get(&image_name).cloned();
         let (reason, message): (&str, String) = match image {
             None => (
-                if attempt % 2 == 0 {
+                if attempt.is_multiple_of(2) {
                     "ErrImagePull"
                 } else {
                     "ImagePullBackOff"
                 },
-                if attempt % 2 == 0 {
+                if attempt.is_multiple_of(2) {
                     format!("failed to pull and unpack image \"{image_name}\": not found")
                 } else {
                     format!("Back-off pulling image \"{image_name}\"")

@@ -65,6 +65,9 @@ pub struct Change {
 
 type Key = (Kind, String, String);
 
+/// What a watch starts from: the kept changes to replay, and a receiver of the next ones.
+pub type WatchStart = (Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>);
+
 #[derive(Debug)]
 struct Inner {
     revision: u64,
@@ -211,10 +214,7 @@ impl Store {
 
     /// For a watch from `from`: the changes after it still kept, and a receiver of the next
     /// ones. `Err` with the oldest resourceVersion kept when `from` is older than that.
-    pub fn watch_from(
-        &self,
-        from: u64,
-    ) -> Result<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>), u64> {
+    pub fn watch_from(&self, from: u64) -> Result<WatchStart, u64> {
         let inner = self.lock();
         if from < inner.compacted {
             return Err(inner.compacted);

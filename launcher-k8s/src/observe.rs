@@ -29,7 +29,14 @@ pub struct Observed {
     pub pods: BTreeMap<String, SeenPod>,
     /// Since when a pod has been stuck (image pull errors and the like).
     pub stuck_since: Option<Instant>,
+    /// Since when the Job has had a `Complete` or `Failed` condition.
+    pub job_done_since: Option<Instant>,
 }
+
+/// How long a Job's own end waits for its pod's to be seen: Jobs and Pods come through two
+/// watches, in no guaranteed order, and the pod says more ("OOMKilled" beats
+/// "BackoffLimitExceeded").
+pub const JOB_SETTLE: Duration = Duration::from_secs(2);
 
 /// A pod as last seen.
 #[derive(Debug, Clone)]
@@ -53,6 +60,16 @@ pub enum Verdict {
 }
 
 impl Observed {
+    /// Records the Job's latest version (or its deletion).
+    pub fn job_seen(&mut self, job: Job, deleted: bool, now: Instant) {
+        self.job_name = job.metadata.name.clone().or(self.job_name.take());
+        if job_verdict("", &job).is_some() {
+            self.job_done_since.get_or_insert(now);
+        }
+        self.job = Some(job);
+        self.job_deleted |= deleted;
+    }
+
     /// Records a pod's latest version (and when it first looked stuck).
     pub fn pod_seen(&mut self, pod: Pod, deleted: bool, now: Instant) {
         let name = pod.metadata.name.clone().unwrap_or_default();
@@ -72,7 +89,12 @@ impl Observed {
                 return verdict;
             }
         }
-        if let Some(verdict) = self.job.as_ref().and_then(|j| job_verdict(job, j)) {
+        let settled = self
+            .job_done_since
+            .is_some_and(|t| now.saturating_duration_since(t) >= JOB_SETTLE);
+        if let Some(verdict) = self.job.as_ref().and_then(|j| job_verdict(job, j))
+            && (settled || self.job_deleted)
+        {
             return verdict;
         }
         if self.job_deleted {
@@ -201,11 +223,8 @@ fn terminated_state(pod: &Pod) -> Option<&ContainerStateTerminated> {
         .as_ref()?
         .iter()
         .find_map(|c| {
-            c.state
-                .as_ref()?
-                .terminated
-                .as_ref()
-                .or(c.last_state.as_ref()?.terminated.as_ref())
+            let current = c.state.as_ref().and_then(|s| s.terminated.as_ref());
+            current.or_else(|| c.last_state.as_ref()?.terminated.as_ref())
         })
 }
 

@@ -346,10 +346,7 @@ fn apply_job(state: &mut State, run: RunId, job: Job, deleted: bool, namespace: 
         })));
     }
     entry.observed.job_name = Some(name);
-    entry.observed.job = Some(job);
-    if deleted {
-        entry.observed.job_deleted = true;
-    }
+    entry.observed.job_seen(job, deleted, Instant::now());
     run
 }
 

@@ -102,14 +102,18 @@ fn pod_endings_in_words() {
 fn job_conditions_and_deletion() {
     let now = Instant::now();
     let mut o = observed(vec![], now);
-    o.job = Some(
-        serde_json::from_value(json!({"status": {"conditions": [
+    let job = serde_json::from_value(json!({"status": {"conditions": [
         {"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
          "message": "Job was active longer than specified deadline"}]}}))
-        .unwrap(),
-    );
+    .unwrap();
+    o.job_seen(job, false, now);
     assert_eq!(
         o.verdict(now, Duration::ZERO),
+        Verdict::Going,
+        "waits for the pod's word"
+    );
+    assert_eq!(
+        o.verdict(now + JOB_SETTLE, Duration::ZERO),
         failed("Job j failed: DeadlineExceeded: Job was active longer than specified deadline")
     );
     let mut o = observed(vec![], now);

@@ -12,6 +12,7 @@
 
 mod control;
 mod failures;
+mod kubernetes;
 mod listing;
 mod pipeline;
 mod schedules;

@@ -35,7 +35,8 @@ pub struct KubernetesLauncherOptions {
     pub settings: KubernetesSettings,
     /// Job definitions, for their `kubernetes` launcher config and max runtime.
     pub definitions: Arc<Definitions>,
-    /// The run store, for the clean-up of orphaned Jobs; `None` turns the clean-up off.
+    /// The run store, for the clean-up of orphaned Jobs and the last lines of failed pods;
+    /// `None` turns both off.
     pub store: Option<Arc<dyn RunStorage>>,
     /// The pod's `terminationGracePeriodSeconds`: SIGTERM to SIGKILL on cancellation.
     pub termination_grace: Duration,
@@ -103,6 +104,7 @@ impl KubernetesLauncher {
             options.settings.namespace.clone(),
             options.settings.image_pull_grace,
             exits_tx,
+            options.store.clone(),
         ));
         watch::spawn(shared.clone(), options.clone(), shutdown);
         Self {

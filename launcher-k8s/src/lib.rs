@@ -6,7 +6,8 @@
 //! - [`manifest`]: the Job for a run (pure).
 //! - [`observe`]: what the watched Job and Pods say about a worker (pure).
 //! - [`launcher`]: [`KubernetesLauncher`], the `orchestrator::launcher::Launcher`.
-//! - `watch`, `cleanup`: the watch loops and the clean-up of orphaned Jobs.
+//! - `watch`, `cleanup`, `logs`: the watch loops, the clean-up of orphaned Jobs, and the last
+//!   lines of a failed pod copied into the run's events.
 //! - [`client`]: the API client, from in-cluster config or a kubeconfig.
 //!
 //! It lives in its own crate so only the binary and this crate compile k8s-openapi.
@@ -14,6 +15,7 @@
 mod cleanup;
 pub mod client;
 pub mod launcher;
+mod logs;
 pub mod manifest;
 pub mod observe;
 pub mod settings;

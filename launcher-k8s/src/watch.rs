@@ -19,6 +19,7 @@ use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client, Resource};
 use orchestrator::domain::RunId;
 use orchestrator::launcher::{WorkerExit, WorkerHandle};
+use orchestrator::storage::RunStorage;
 use serde_json::json;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -68,6 +69,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     changed: Notify,
     exits: mpsc::UnboundedSender<WorkerExit>,
+    /// Where a failed pod's last lines are recorded; `None`: not recorded.
+    store: Option<Arc<dyn RunStorage>>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -84,6 +87,7 @@ impl Shared {
         namespace: String,
         grace: Duration,
         exits: mpsc::UnboundedSender<WorkerExit>,
+        store: Option<Arc<dyn RunStorage>>,
     ) -> Self {
         Self {
             client,
@@ -92,6 +96,7 @@ impl Shared {
             state: Mutex::default(),
             changed: Notify::new(),
             exits,
+            store,
         }
     }
 
@@ -304,12 +309,33 @@ impl Shared {
             return;
         }
         entry.reported = true;
+        // The pod that ran, for its logs: the last one seen that started a container.
+        let pod = entry
+            .observed
+            .pods
+            .iter()
+            .rfind(|(_, p)| {
+                let statuses = p
+                    .pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.container_statuses.as_ref());
+                statuses.is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.state.as_ref().is_some_and(|s| s.waiting.is_none()))
+                })
+            })
+            .map(|(name, _)| name.clone());
         let job = entry.observed.job_name.clone().unwrap_or_default();
         let handle = entry.handle.clone().unwrap_or_else(|| {
             WorkerHandle(json!({"kind": KIND, "namespace": self.namespace, "job": job}))
         });
         drop(state);
         tracing::info!(run_id = %run, job, success, reason, "run Job ended");
+        if let (false, Some(pod), Some(store)) = (success, pod, self.store.clone()) {
+            let (client, namespace) = (self.client.clone(), self.namespace.clone());
+            tokio::spawn(crate::logs::attach_tail(client, namespace, pod, run, store));
+        }
         let _ = self.exits.send(WorkerExit {
             run,
             reason,

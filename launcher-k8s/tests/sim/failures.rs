@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use orchestrator::domain::RunStatus;
+use orchestrator::domain::{EventKind, RunStatus};
 use orchestrator::run_control::cancel_run;
 use serde_json::json;
 
@@ -25,11 +25,26 @@ async fn a_pod_that_exits_with_an_error_fails_the_run_with_its_exit_code() {
     );
     let pod = h.sim.pods_of_job(NS, &job).pop().unwrap();
     assert_eq!(pod["status"]["phase"], "Failed");
-    let log = h
-        .sim
-        .pod_log(NS, pod["metadata"]["name"].as_str().unwrap())
-        .unwrap();
+    let pod = pod["metadata"]["name"].as_str().unwrap();
+    let log = h.sim.pod_log(NS, pod).unwrap();
     assert!(log.contains("boom"), "{log}");
+    // The pod's last lines are copied into the run's events.
+    let expected = format!("last lines of the worker's output (pod {pod}):\nboom");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let events = h.store.list_events(run.id, None, 0).await.unwrap();
+        let logged = events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Log { message, .. } if *message == expected));
+        if logged {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no LOG event with the pod's output: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

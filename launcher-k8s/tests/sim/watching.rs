@@ -110,5 +110,9 @@ async fn the_job_of_a_run_that_ended_elsewhere_is_cleaned_up() {
         .await
         .unwrap();
     h.job_gone(&job).await;
-    assert!(h.sim.pods_of_job(NS, &job).is_empty());
+    // Background propagation: the pod goes after its Job, once its process has ended.
+    wait_until(Duration::from_secs(10), || {
+        h.sim.pods_of_job(NS, &job).is_empty().then_some(())
+    })
+    .await;
 }

@@ -180,6 +180,8 @@ async fn serve_watch(
     let (replay, mut changes) = match c.store.watch_from(start) {
         Ok(parts) => parts,
         Err(oldest) => {
+            c.expired_watches
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let _ = tx
                 .send(line("ERROR", &ApiError::expired(start, oldest).status()))
                 .await;
@@ -197,7 +199,11 @@ async fn serve_watch(
             return;
         }
     }
-    let deadline = options.timeout.map(|t| tokio::time::Instant::now() + t);
+    let limit = match (options.timeout, c.options.max_watch) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let deadline = limit.map(|t| tokio::time::Instant::now() + t);
     let mut bookmark = tokio::time::interval(c.options.bookmark_interval);
     bookmark.tick().await;
     loop {

@@ -33,6 +33,8 @@ pub struct Cluster {
     /// Each pod's directory (log file, emptyDir volumes).
     pub(crate) pod_dirs: Mutex<HashMap<(String, String), PathBuf>>,
     counter: Mutex<u64>,
+    /// Watches answered `410 Expired`.
+    pub(crate) expired_watches: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -68,6 +70,7 @@ impl Cluster {
             pods: Mutex::default(),
             pod_dirs: Mutex::default(),
             counter: Mutex::new(0),
+            expired_watches: std::sync::atomic::AtomicU64::new(0),
         }
     }
 

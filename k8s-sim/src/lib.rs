@@ -83,6 +83,10 @@ pub struct SimOptions {
     pub bookmark_interval: Duration,
     /// Changes kept for watches that resume; older resourceVersions get `410 Expired`.
     pub history_limit: usize,
+    /// The longest a watch stays open, whatever its `timeoutSeconds` (real API servers end
+    /// watches after `--min-request-timeout`, 30 to 60 minutes): short values make clients
+    /// re-watch, and with a small `history_limit`, relist after `410 Expired`.
+    pub max_watch: Option<Duration>,
 }
 
 impl SimOptions {
@@ -93,6 +97,7 @@ impl SimOptions {
             pull_backoff: Duration::from_millis(300),
             bookmark_interval: Duration::from_secs(1),
             history_limit: 10_000,
+            max_watch: None,
         }
     }
 }
@@ -172,6 +177,18 @@ impl KubeSim {
         );
         std::fs::write(path, text)?;
         Ok(path.to_path_buf())
+    }
+
+    /// Compacts the change history (see [`store::Store::compact`]).
+    pub fn compact(&self) {
+        self.cluster.store.compact();
+    }
+
+    /// How many watches were answered `410 Expired` (each makes kube-rs relist).
+    pub fn expired_watches(&self) -> u64 {
+        self.cluster
+            .expired_watches
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Makes an image pullable.

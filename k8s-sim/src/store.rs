@@ -228,6 +228,14 @@ impl Store {
         Ok((replay, self.changes.subscribe()))
     }
 
+    /// Forgets the history, as etcd compaction does: a watch from an older resourceVersion than
+    /// the current one gets `410 Expired` and must relist.
+    pub fn compact(&self) {
+        let mut inner = self.lock();
+        inner.history.clear();
+        inner.compacted = inner.revision;
+    }
+
     /// A receiver of every change from now on (for the simulated controllers).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.changes.subscribe()

@@ -45,15 +45,18 @@ pub fn settings(table: Value) -> KubernetesSettings {
 impl Harness {
     /// A daemon with the Kubernetes launcher; `table` is `[launcher.kubernetes]`.
     pub async fn start(table: Value) -> Self {
-        Self::start_with(table, |o| o).await
+        Self::start_with(table, |_| {}, |o| o).await
     }
 
     pub async fn start_with(
         table: Value,
+        tune_sim: impl FnOnce(&mut SimOptions),
         tune: impl FnOnce(KubernetesLauncherOptions) -> KubernetesLauncherOptions,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sim = KubeSim::start(SimOptions::new(dir.path())).await.unwrap();
+        let mut sim_options = SimOptions::new(dir.path());
+        tune_sim(&mut sim_options);
+        let sim = KubeSim::start(sim_options).await.unwrap();
         register_images(&sim);
         let url = format!("sqlite://{}/orch.db", dir.path().display());
         let store: Arc<dyn RunStorage> = Arc::new(

@@ -96,10 +96,14 @@ async fn another_replica_sees_the_job_through_its_own_watch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_job_of_a_run_that_ended_elsewhere_is_cleaned_up() {
-    let h = Harness::start_with(json!({"namespace": NS, "image": "sleeper:1"}), |mut o| {
-        o.cleanup_interval = Duration::from_millis(500);
-        o
-    })
+    let h = Harness::start_with(
+        json!({"namespace": NS, "image": "sleeper:1"}),
+        |_| {},
+        |mut o| {
+            o.cleanup_interval = Duration::from_millis(500);
+            o
+        },
+    )
     .await;
     let run = h.queue(&[]).await;
     let job = h.job_of(&run).await;
@@ -115,4 +119,50 @@ async fn the_job_of_a_run_that_ended_elsewhere_is_cleaned_up() {
         h.sim.pods_of_job(NS, &job).is_empty().then_some(())
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_that_expire_and_relist_keep_a_running_pod_running_and_still_see_its_end() {
+    // Watches end every 300 ms; after each compaction, a watcher behind the head gets 410
+    // Expired and relists, as after a long disconnection from a real API server.
+    let h = Harness::start_with(
+        json!({"namespace": NS, "image": "sleeper:1"}),
+        |sim| sim.max_watch = Some(Duration::from_millis(300)),
+        |o| o,
+    )
+    .await;
+    let run = h.queue(&[]).await;
+    let job = h.job_of(&run).await;
+    let pod = h.running_pod(&job).await;
+    // Churn (another run comes and goes, so resourceVersions move on), then compaction, until
+    // a watcher behind the head has been told 410 Expired and relisted.
+    for _ in 0..3 {
+        let other = h
+            .queue(&[("orch/k8s_config", r#"{"image": "crash:1"}"#)])
+            .await;
+        h.ended(&other).await;
+        h.sim.compact();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        if h.sim.expired_watches() > 0 {
+            break;
+        }
+    }
+    assert!(h.sim.expired_watches() > 0, "no watch was ever expired");
+    // The relist (after kube-rs's backoff) lists the running pod again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let handle = WorkerHandle(h.store.get_run(run.id).await.unwrap().worker.unwrap());
+    assert_eq!(
+        h.launcher.inspect(run.id, &handle).await,
+        WorkerState::Running
+    );
+    assert!(!h.store.get_run(run.id).await.unwrap().status.is_terminal());
+
+    h.sim.oom_kill_pod(NS, &pod).unwrap();
+    let ended = h.ended(&run).await;
+    assert_eq!(ended.status, RunStatus::Failure);
+    let message = h.end_message(&run).await;
+    assert!(
+        message.contains(&format!("pod {pod} was OOMKilled")),
+        "{message}"
+    );
 }

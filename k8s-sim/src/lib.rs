@@ -18,7 +18,9 @@
 //!   `CreateContainerConfigError`.
 //! - Hooks to inject what a real cluster does to pods: [`KubeSim::kill_pod`] with an exit code,
 //!   [`KubeSim::oom_kill_pod`], [`KubeSim::evict_pod`], [`KubeSim::lose_node`] (spot
-//!   interruption), [`KubeSim::delete_pod`].
+//!   interruption), [`KubeSim::delete_pod`]; and what an API server does to watchers:
+//!   [`SimOptions::max_watch`] ends watches early, [`KubeSim::compact`] forgets the history
+//!   (resuming watchers get `410 Expired` and relist).
 //!
 //! Not simulated: authentication and RBAC, admission, scheduling constraints (nodeSelector,
 //! tolerations and affinity are stored, not acted on), resource limits (OOM only by hook),

@@ -7,6 +7,7 @@ mod app;
 mod commands;
 mod error;
 mod kv;
+mod launcher;
 mod output;
 mod progress;
 mod settings;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use orchestrator::daemon::{Daemon, DaemonOptions};
 use orchestrator::domain::{NewRun, QueueLimits};
-use orchestrator::launcher::{LocalLauncher, LocalLauncherOptions};
 use tokio_util::sync::CancellationToken;
 
 use orchestrator::config::OrchConfig;
@@ -18,6 +17,7 @@ use orchestrator::storage::RunStorage;
 use crate::app;
 use crate::commands::web::{self, WebArgs};
 use crate::error::CliError;
+use crate::launcher::{self, LauncherArgs, LauncherParts};
 use crate::settings::{Settings, redact_url};
 
 /// Settings of the daemon's loops (flags or environment).
@@ -43,6 +43,8 @@ pub struct DaemonArgs {
     /// the daemon listens on nothing. `orch dev` serves `/metrics` on ORCH_WEB_ADDR anyway.
     #[arg(long, env = "ORCH_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    pub launcher: LauncherArgs,
 }
 
 impl DaemonArgs {
@@ -61,13 +63,12 @@ impl DaemonArgs {
 pub async fn daemon(settings: &Settings, args: &DaemonArgs) -> Result<ExitCode, CliError> {
     let parts = Parts::load(settings).await?;
     let store = parts.store.clone();
-    let mut daemon = parts.daemon(settings, args)?;
     let shutdown = CancellationToken::new();
+    let (mut daemon, launcher) = parts.daemon(settings, args, &shutdown).await?;
     tokio::spawn(stop_on_signal(shutdown.clone()));
     eprintln!(
-        "orch daemon: store {}, local launcher (logs in {}); Ctrl-C stops it",
+        "orch daemon: store {}, {launcher}; Ctrl-C stops it",
         redact_url(&settings.database_url()),
-        settings.orch_home.join("logs").display()
     );
     let Some(addr) = args.metrics_addr else {
         daemon.run(shutdown).await;
@@ -128,14 +129,14 @@ pub async fn dev(
         )
         .await?;
     let parts_store = parts.store.clone();
-    let daemon = parts.daemon(settings, daemon_args)?.with_run_metrics();
-    let (listener, local) = web::bind(web_args.addr).await?;
     let shutdown = CancellationToken::new();
+    let (daemon, launcher) = parts.daemon(settings, daemon_args, &shutdown).await?;
+    let daemon = daemon.with_run_metrics();
+    let (listener, local) = web::bind(web_args.addr).await?;
     tokio::spawn(stop_on_signal(shutdown.clone()));
     eprintln!(
-        "orch dev: http://{local} (web UI at /, JSON API at /api/v1), store {}, worker logs in {}; Ctrl-C stops it",
+        "orch dev: http://{local} (web UI at /, JSON API at /api/v1), store {}, {launcher}; Ctrl-C stops it",
         redact_url(&settings.database_url()),
-        settings.orch_home.join("logs").display()
     );
     match queued {
         Some(run) => {
@@ -178,31 +179,29 @@ impl Parts {
         })
     }
 
-    /// The daemon with the local launcher, starting `orch worker` from this very binary.
-    fn daemon(self, settings: &Settings, args: &DaemonArgs) -> Result<Daemon, CliError> {
+    /// The daemon with its launcher (see `crate::launcher`), and a line describing the launcher.
+    async fn daemon(
+        self,
+        settings: &Settings,
+        args: &DaemonArgs,
+        shutdown: &CancellationToken,
+    ) -> Result<(Daemon, String), CliError> {
         let limits = self
             .config
             .queue_limits(args.max_concurrent_runs)
             .map_err(CliError::config)?;
-        let program = std::env::current_exe().map_err(|e| {
-            CliError::failure(format!(
-                "cannot find the orch binary to launch workers: {e}"
-            ))
-        })?;
-        let launcher = LocalLauncher::new(LocalLauncherOptions {
-            program,
-            args: vec!["worker".into(), "--run-id".into()],
-            env: Vec::new(),
-            log_dir: settings.orch_home.join("logs"),
-        });
-        Ok(Daemon::new(
-            self.store,
-            self.definitions,
-            Arc::new(launcher),
-            args.options(limits),
-        )
-        .with_schedules(self.schedules)
-        .with_retention(self.config.retention))
+        let parts = LauncherParts {
+            config: &self.config,
+            definitions: self.definitions.clone(),
+            store: self.store.clone(),
+            orch_home: &settings.orch_home,
+            termination_grace: args.termination_grace,
+        };
+        let (launcher, describe) = launcher::build(&args.launcher, parts, shutdown).await?;
+        let daemon = Daemon::new(self.store, self.definitions, launcher, args.options(limits))
+            .with_schedules(self.schedules)
+            .with_retention(self.config.retention);
+        Ok((daemon, describe))
     }
 }
 

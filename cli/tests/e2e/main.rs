@@ -13,6 +13,7 @@
 mod browser;
 mod control;
 mod failures;
+mod kubernetes;
 mod listing;
 mod pipeline;
 mod products;

@@ -66,7 +66,7 @@ pub fn sample_posts() -> Vec<Value> {
     serde_json::from_str(POSTS_JSON).expect("pipelines/samples/posts.json is a JSON array")
 }
 
-fn required_env(name: &str) -> String {
+pub fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run `eval \"$(scripts/test-services.sh)\"` before the e2e tests")
     })

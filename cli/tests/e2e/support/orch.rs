@@ -81,7 +81,7 @@ impl std::fmt::Display for Output {
 /// The binary under test: `ORCH_E2E_BIN` when set, else the one cargo built. Worktrees that
 /// share a CARGO_TARGET_DIR all build into the same `debug/orch`, so a build elsewhere can swap
 /// the binary under a running suite; a copy named by `ORCH_E2E_BIN` is immune to that.
-fn orch_bin() -> PathBuf {
+pub fn orch_bin() -> PathBuf {
     std::env::var_os("ORCH_E2E_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_orch")))

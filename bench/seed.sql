@@ -38,4 +38,19 @@ SELECT r.id, r.created_at + interval '1 second' * n,
               ELSE jsonb_build_object('type', 'LOG', 'level', 'info', 'message', 'line ' || n) END
 FROM runs r, generate_series(1, 10) AS n;
 
+-- One run with 100 000 log lines (tag bench=big), the newest: its page must still open fast.
+INSERT INTO runs (id, job, status, config, tags, created_at, started_at, ended_at, updated_at)
+SELECT (lpad(to_hex((extract(epoch FROM t) * 1000)::bigint), 12, '0') || '7abc8'
+          || substr(md5('big'), 1, 15))::uuid,
+       'product_pipeline_job', 'SUCCESS', '{}'::jsonb, '{"bench": "big"}'::jsonb,
+       t, t, t + interval '100 seconds', t + interval '100 seconds'
+FROM (SELECT now() + interval '1 second' AS t) AS x;
+INSERT INTO run_tags (run_id, key, value)
+SELECT id, 'bench', 'big' FROM runs WHERE tags ->> 'bench' = 'big';
+INSERT INTO events (run_id, ts, step_key, event_type, asset_key, payload)
+SELECT r.id, r.created_at + interval '1 millisecond' * n, 'fetch_data', 'LOG', NULL,
+       jsonb_build_object('type', 'LOG', 'level', 'info', 'message', 'log line ' || n)
+FROM runs r, generate_series(1, 100000) AS n
+WHERE r.tags ->> 'bench' = 'big';
+
 ANALYZE;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Web/API benchmark at scale (issue 4's figures; also the check of issue 2's "list queries stay
+# Web UI and API benchmark at scale (issue 4's figures: HTML pages and JSON API; also the check of issue 2's "list queries stay
 # fast at millions of runs"): seeds PostgreSQL with 1 M runs and 10 M events (bench/seed.sql),
 # serves it with `orch web` (release) and times API requests from a keep-alive client on
 # loopback (so the figures include the client's share, an upper bound of the server's).
@@ -46,13 +46,14 @@ def get(path):
     body = r.read()
     if r.status != 200:
         raise SystemExit(f"{path}: {r.status} {body[:200]!r}")
-    return json.loads(body)
+    return json.loads(body) if path.startswith("/api/") else body
 first = get("/api/v1/runs?limit=50")["runs"]
 # A deep page: walk the cursor 200 pages of 500 down (100 000 runs back), then page from there.
 cursor = first[-1]["id"]
 for _ in range(200):
     cursor = get(f"/api/v1/runs?limit=500&before={cursor}")["runs"][-1]["id"]
-run = first[0]["id"]
+big = get("/api/v1/runs?limit=1&tag=bench%3Dbig")["runs"][0]["id"]
+run = [r for r in first if r["id"] != big][0]["id"]
 cases = {
     "runs, first page (50)": "/api/v1/runs?limit=50",
     "runs, deep page (100 000 back)": f"/api/v1/runs?limit=50&before={cursor}",
@@ -61,6 +62,12 @@ cases = {
     "runs, job filter": "/api/v1/runs?limit=50&job=weather_product_job",
     "run detail": f"/api/v1/runs/{run}",
     "run events (page)": f"/api/v1/runs/{run}/events?limit=100",
+    "HTML runs page, first page": "/runs",
+    "HTML runs page, deep page (100 000 back)": f"/runs?before={cursor}",
+    "HTML runs page, status=FAILURE": "/runs?status=FAILURE",
+    "HTML run detail page": f"/runs/{run}",
+    "HTML run detail page, 100 000 log lines": f"/runs/{big}",
+    "run events (page), 100 000 log lines": f"/api/v1/runs/{big}/events?limit=100",
 }
 for label, path in cases.items():
     for _ in range(10):

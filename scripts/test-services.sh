@@ -10,9 +10,10 @@
 #               in the background (log /tmp/orch-moto.log, pid /tmp/orch-moto.pid), unless
 #               something already answers there.
 #
+#   Browser     Debian's chromium + playwright-core from npm (scripts/browser.sh).
 #   Python      helm-python-sdk and kubernetes-validate in a virtualenv (scripts/py-tools.sh).
 #
-# Exports: ORCH_PYTHON, ORCH_KUBERNETES_VALIDATE, DATABASE_URL, ORCH_TEST_S3_ENDPOINT, ORCH_TEST_MOTO_SERVER, AWS_ACCESS_KEY_ID,
+# Exports: ORCH_CHROMIUM, ORCH_NODE, ORCH_BROWSER_NODE_PATH, ORCH_PYTHON, ORCH_KUBERNETES_VALIDATE, DATABASE_URL, ORCH_TEST_S3_ENDPOINT, ORCH_TEST_MOTO_SERVER, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY, AWS_REGION.
 #
 # Knobs: ORCH_PG_FORCE_LOCAL=1 ignores a server on 5432 and uses the script's own cluster (to test
@@ -236,6 +237,8 @@ main() {
   printf "export AWS_REGION='us-east-1'\n"
   # Python tools (Helm engine, Kubernetes schemas) in their own virtualenv.
   "$(dirname "${BASH_SOURCE[0]}")/py-tools.sh"
+  # Headless Chromium and playwright-core for the UI test.
+  "$(dirname "${BASH_SOURCE[0]}")/browser.sh"
 }
 
 # Run main unless sourced (sourcing gives the functions, e.g. pg_bootstrap, for testing).

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use orchestrator::config::OrchConfig;
 use orchestrator::definitions::{Definitions, JobDef, ObjectStore, ScheduleDef};
+use orchestrator::secrets::SecretSource;
 use orchestrator::storage::{self, RunStorage, StoreOptions};
 use pipelines::PipelineResources;
 use worker::object_store::{LocalStore, S3Settings, S3Store};
@@ -39,10 +40,11 @@ async fn connect(settings: &Settings, migrate: bool) -> Result<Arc<dyn RunStorag
     };
     storage::connect(&url, &options).await.map_err(|e| match e {
         storage::StorageError::UnsupportedUrl(_) => CliError::config(e.to_string()),
-        other => CliError::failure(format!(
+        // The driver's message may quote the URL: redacted as a whole.
+        other => CliError::failure(orchestrator::redact::redact_text(&format!(
             "cannot open the run store at {}: {other}",
             redact_url(&url)
-        )),
+        ))),
     })
 }
 
@@ -66,10 +68,21 @@ pub async fn definitions(settings: &Settings) -> Result<Arc<Definitions>, CliErr
     let resources = PipelineResources {
         product_api_url: settings.product_api_url.clone(),
         objects,
+        openweather_api_url: settings.openweather_api_url.clone(),
+        openweather_api_key: SecretSource::env("OPENWEATHER_API_KEY"),
+        weather_objects: weather_objects(settings).await,
     };
     pipelines::definitions(&resources)
         .map(Arc::new)
         .map_err(|e| CliError::config(format!("the job definitions do not load: {e}")))
+}
+
+/// Where the weather products are: WEATHER_RESULTS_BUCKET, else ORCH_HOME/objects.
+pub async fn weather_objects(settings: &Settings) -> Arc<dyn ObjectStore> {
+    match &settings.weather_results_bucket {
+        Some(bucket) if !bucket.is_empty() => Arc::new(s3(settings, bucket, "").await),
+        _ => Arc::new(LocalStore::new(settings.orch_home.join("objects"))),
+    }
 }
 
 /// The job named `name`, or a usage error listing the known jobs.
@@ -132,4 +145,9 @@ pub async fn worker(
     definitions: Arc<Definitions>,
 ) -> Worker {
     Worker::new(store, definitions, io_manager(settings).await)
+}
+
+/// The process's Prometheus recorder (installed by the first call).
+pub fn install_metrics() -> Result<orchestrator::telemetry::metrics::MetricsHandle, CliError> {
+    orchestrator::telemetry::metrics::install().map_err(|e| CliError::failure(e.to_string()))
 }

@@ -7,9 +7,11 @@ mod app;
 mod commands;
 mod error;
 mod kv;
+mod launcher;
 mod output;
 mod progress;
 mod settings;
+mod telemetry;
 
 use std::process::ExitCode;
 
@@ -17,7 +19,7 @@ use clap::{Parser, Subcommand};
 use orchestrator::domain::{ScheduleSwitch, SensorSwitch};
 
 use crate::error::CliError;
-use crate::settings::{LogFormat, Settings};
+use crate::settings::Settings;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,6 +68,8 @@ enum Command {
         daemon: commands::daemon::DaemonArgs,
         #[command(flatten)]
         web: commands::web::WebArgs,
+        #[command(flatten)]
+        launch: commands::daemon::DevLaunchArgs,
     },
     /// Jobs this build knows.
     Jobs {
@@ -86,6 +90,12 @@ enum Command {
     Sensors {
         #[command(subcommand)]
         command: SensorsCommand,
+    },
+    /// The weather products (WEATHER_RESULTS_BUCKET, or ORCH_HOME/objects): list, download,
+    /// summarize. Uses the standard AWS credential chain (an instance role works).
+    Products {
+        #[command(subcommand)]
+        command: ProductsCommand,
     },
     /// The JSON API (/api/v1) and health checks over the run store, on ORCH_WEB_ADDR.
     Web(commands::web::WebArgs),
@@ -129,6 +139,22 @@ enum RunsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ProductsCommand {
+    /// List the products, newest first: last modified, size, key.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download the products not yet in a folder (DIR/<key>).
+    Download(commands::products::DownloadArgs),
+    /// Files, total size, the latest product and the total number of records.
+    Summary {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum SchedulesCommand {
     /// List the schedules in force: job, cron, time zone, on/off and next tick.
     List {
@@ -160,22 +186,6 @@ enum SensorsCommand {
     Alerts(commands::sensors::AlertsArgs),
 }
 
-fn init_logging(settings: &Settings) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // Colours only on a terminal, so `2>log` files stay plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    match settings.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
-
 async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     let settings = &cli.settings;
     match &cli.command {
@@ -187,7 +197,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             wait,
         } => commands::launch::launch(settings, job, config, tag, *wait).await,
         Command::Daemon(args) => commands::daemon::daemon(settings, args).await,
-        Command::Dev { daemon, web } => commands::daemon::dev(settings, daemon, web).await,
+        Command::Dev {
+            daemon,
+            web,
+            launch,
+        } => commands::daemon::dev(settings, daemon, web, launch).await,
         Command::Jobs {
             command: JobsCommand::List { json },
         } => commands::jobs::list(settings, *json).await,
@@ -222,6 +236,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             SensorsCommand::Ticks(args) => commands::sensors::ticks(settings, args).await,
             SensorsCommand::Alerts(args) => commands::sensors::alerts(settings, args).await,
         },
+        Command::Products { command } => match command {
+            ProductsCommand::List { json } => commands::products::list(settings, *json).await,
+            ProductsCommand::Download(args) => commands::products::download(settings, args).await,
+            ProductsCommand::Summary { json } => commands::products::summary(settings, *json).await,
+        },
         Command::Web(args) => commands::web::web(settings, args).await,
         Command::Migrate => commands::migrate::migrate(settings).await,
         Command::Worker { run_id } => commands::worker::worker(settings, run_id).await,
@@ -231,8 +250,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
 fn main() -> ExitCode {
     // One rustls crypto provider for the whole process (ring); see TOOLCHAIN pitfalls.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
-    init_logging(&cli.settings);
+    let mut cli = Cli::parse();
+    // Before the runtime: the span exporter's blocking HTTP client must not live inside it.
+    let telemetry = telemetry::Telemetry::init(&cli.settings);
+    if let Err(e) = cli.settings.load_secret_files() {
+        eprintln!("error: {e}");
+        return ExitCode::from(CliError::USAGE);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -243,11 +267,14 @@ fn main() -> ExitCode {
             return ExitCode::from(CliError::FAILURE);
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    let code = match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {:#}", e.error);
             e.exit_code()
         }
-    }
+    };
+    drop(runtime);
+    telemetry.shutdown();
+    code
 }

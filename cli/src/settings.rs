@@ -23,6 +23,11 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
 
+    /// A file holding the database URL (Vault Agent, a Kubernetes Secret); not with
+    /// DATABASE_URL.
+    #[arg(long, env = "DATABASE_URL_FILE", global = true)]
+    pub database_url_file: Option<PathBuf>,
+
     /// Most database connections one process opens.
     #[arg(
         long,
@@ -44,6 +49,22 @@ pub struct Settings {
     /// The bucket `store_to_s3` writes to; unset, objects go under ORCH_HOME/objects.
     #[arg(long, env = "S3_BUCKET_NAME", global = true)]
     pub s3_bucket_name: Option<String>,
+
+    /// OpenWeather's current-weather endpoint, the default `api_url` of weather_product_job.
+    /// Its key comes from OPENWEATHER_API_KEY or OPENWEATHER_API_KEY_FILE (environment only,
+    /// read at the start of each run).
+    #[arg(
+        long,
+        env = "OPENWEATHER_API_URL",
+        default_value = pipelines::weather::DEFAULT_OPENWEATHER_API_URL,
+        global = true
+    )]
+    pub openweather_api_url: String,
+
+    /// The bucket of the weather products (weather_product_job writes, `orch products` and
+    /// /api/v1/products read); unset, ORCH_HOME/objects.
+    #[arg(long, env = "WEATHER_RESULTS_BUCKET", global = true)]
+    pub weather_results_bucket: Option<String>,
 
     /// AWS region of the buckets (otherwise the AWS SDK's usual resolution).
     #[arg(long, env = "AWS_REGION", global = true)]
@@ -89,6 +110,15 @@ pub struct Settings {
     /// Log format on stderr: `text` or `json`.
     #[arg(long, env = "ORCH_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: LogFormat,
+
+    /// OTLP base URL (e.g. http://otel-collector:4318): spans are exported to `<it>/v1/traces`
+    /// as OTLP/HTTP JSON. Unset, nothing is traced.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otel_endpoint: Option<String>,
+
+    /// The W3C traceparent a worker continues (set by the launcher).
+    #[arg(long, env = "TRACEPARENT", global = true, hide = true)]
+    pub traceparent: Option<String>,
 }
 
 /// How logs are printed.
@@ -99,6 +129,18 @@ pub enum LogFormat {
 }
 
 impl Settings {
+    /// Reads the secrets given as files (`DATABASE_URL_FILE`) into the settings, once, at
+    /// start-up: both the value and its file is an error, as is a file that cannot be read.
+    pub fn load_secret_files(&mut self) -> Result<(), orchestrator::secrets::SecretError> {
+        let url = orchestrator::secrets::resolve_secret(
+            "DATABASE_URL",
+            self.database_url.take(),
+            self.database_url_file.as_deref(),
+        )?;
+        self.database_url = url.map(|secret| secret.expose().to_owned());
+        Ok(())
+    }
+
     /// The database URL in force.
     pub fn database_url(&self) -> String {
         match &self.database_url {

@@ -4,8 +4,8 @@
 //!
 //! Each section is its own struct with defaults, and unknown keys are refused, so a typo is an
 //! error naming the file and the key rather than a setting silently ignored. Sections:
-//! `[schedules.<name>]`, `[run_queue]` (see [`RunQueueSection`]) and `[retention]` (see
-//! [`crate::daemon::retention::RetentionPolicy`]).
+//! `[schedules.<name>]`, `[run_queue]` (see [`RunQueueSection`]), `[retention]` (see
+//! [`crate::daemon::retention::RetentionPolicy`]) and `[launcher]` (see [`LauncherSection`]).
 //!
 //! ```toml
 //! [schedules.product_pipeline_schedule]   # override a declared schedule…
@@ -71,6 +71,43 @@ pub struct OrchConfig {
     pub run_queue: RunQueueSection,
     /// `[retention]`: how long finished runs and schedule ticks are kept.
     pub retention: crate::daemon::retention::RetentionPolicy,
+    /// `[launcher]`: which launcher starts workers, and its settings.
+    pub launcher: LauncherSection,
+}
+
+/// `[launcher]`: `kind = "local" | "kubernetes"` (`ORCH_LAUNCHER` wins when set) and the
+/// Kubernetes launcher's `[launcher.kubernetes]` table. That table is kept as data here and
+/// parsed by the Kubernetes launcher (crate `launcher-k8s`), so this crate knows nothing of
+/// Kubernetes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LauncherSection {
+    pub kind: Option<LauncherKind>,
+    pub kubernetes: Option<Map<String, Value>>,
+}
+
+/// Which launcher the daemon uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LauncherKind {
+    /// `orch worker` as a child process of the daemon.
+    #[default]
+    Local,
+    /// One Kubernetes Job per run.
+    Kubernetes,
+}
+
+impl LauncherKind {
+    /// Parses `local` or `kubernetes` (as in `ORCH_LAUNCHER`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "local" => Ok(Self::Local),
+            "kubernetes" => Ok(Self::Kubernetes),
+            other => Err(format!(
+                "unknown launcher kind '{other}': expected 'local' or 'kubernetes'"
+            )),
+        }
+    }
 }
 
 /// `[run_queue]`, like Dagster's `run_queue` settings:

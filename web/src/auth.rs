@@ -3,7 +3,8 @@
 //! OPTIONS) needs `Authorization: Bearer <token>`; with `protect_reads`, reads do too. Health
 //! checks stay open for probes. Without a token the API is open: keep it on loopback.
 //!
-//! The browser's login form, session cookie and CSRF tokens come with the HTML pages.
+//! This middleware guards `/api/` only; the HTML pages' login form, session cookie and CSRF
+//! tokens are `ui/guard.rs`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,8 +27,13 @@ impl AuthToken {
         (!secret.is_empty()).then(|| Self(secret.into()))
     }
 
+    /// The secret itself, to derive the session key from (`ui/session.rs`).
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
+
     /// Compares in time independent of where the strings differ.
-    fn matches(&self, given: &str) -> bool {
+    pub(crate) fn matches(&self, given: &str) -> bool {
         let (a, b) = (self.0.as_bytes(), given.as_bytes());
         a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
@@ -59,12 +65,16 @@ pub async fn require_token(
         return next.run(request).await;
     };
     let path = request.uri().path();
-    let is_probe = path == "/healthz" || path == "/readyz";
+    // Pages have their own check (session cookie, CSRF): `ui/guard.rs`. Probes and Prometheus
+    // scrapes (`/healthz`, `/readyz`, `/metrics`) stay open, like a kubelet's and a scraper's.
+    if !path.starts_with("/api/") {
+        return next.run(request).await;
+    }
     let is_read = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if is_probe || (is_read && !policy.protect_reads) {
+    if is_read && !policy.protect_reads {
         return next.run(request).await;
     }
     let given = request

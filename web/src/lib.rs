@@ -1,10 +1,12 @@
 //! orch's HTTP edge. Only this crate knows HTTP: it turns requests into calls on the run store,
-//! the job definitions and `orchestrator::run_control`, and their results into JSON.
+//! the job definitions and `orchestrator::run_control`, and their results into JSON or HTML.
 //!
-//! [`router`] builds the whole application: `/healthz`, `/readyz` and the JSON API under
-//! `/api/v1` (see the README's "JSON API"), wrapped in the layers of `layers.rs` (request ids,
-//! timeout, body limit, security headers) and the optional bearer-token check of `auth.rs`
-//! ([`router_with_auth`]). HTML pages go beside the API, so the same layers wrap them.
+//! [`router`] builds the whole application: `/healthz`, `/readyz`, `/metrics` (Prometheus,
+//! `metrics.rs`) and the JSON API under `/api/v1` (see the README's "JSON API"), wrapped in the
+//! layers of `layers.rs` (request ids, timeout, body limit, security headers) and the optional
+//! bearer-token check of `auth.rs` ([`router_with_auth`]). The web UI's HTML pages (`ui/`) sit
+//! beside the API, inside the same layers, with browser auth of their own (login form, session
+//! cookie, CSRF tokens).
 
 mod api;
 mod auth;
@@ -13,15 +15,19 @@ mod extract;
 mod health;
 pub mod json;
 mod layers;
+mod metrics;
 pub mod sensor_json;
 mod state;
+mod ui;
 
 use axum::Router;
 use axum::routing::get;
 
+pub use api::{CACHE_METRIC, CacheStats, PRODUCTS_CACHE_TTL, Products};
 pub use auth::{AuthPolicy, AuthToken};
 pub use error::{ApiError, ErrorJson};
 pub use layers::{BODY_LIMIT, REQUEST_TIMEOUT};
+pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, daemon_router};
 pub use state::AppState;
 
 /// The web application over `state`, open to anyone who can reach it.
@@ -30,13 +36,22 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The web application over `state`, with requests checked against `auth` (see `auth.rs`).
+///
+/// The API checks the bearer token (`auth.rs`); the pages check the session cookie and CSRF
+/// tokens (`ui/guard.rs`). Each middleware leaves the other's paths alone.
 pub fn router_with_auth(state: AppState, auth: AuthPolicy) -> Router {
+    // Only fails if the OS cannot give random bytes, which nothing here could work without.
+    let browser = ui::BrowserAuth::new(auth.clone())
+        .unwrap_or_else(|e| panic!("cannot make the web UI's session key: {e}"));
     let app = Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::web_metrics))
         .nest("/api/v1", api::router())
-        .fallback(api::not_found)
+        .merge(ui::router(browser.clone()))
+        .fallback(ui::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(browser, ui::guard))
         .layer(axum::middleware::from_fn_with_state(
             auth,
             auth::require_token,

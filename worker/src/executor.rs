@@ -230,10 +230,14 @@ impl Worker {
                         events: events.clone(),
                         io: self.io.clone(),
                     };
-                    let task = running.spawn({
-                        let key = key.clone();
-                        async move { (key, run_step(step).await) }
-                    });
+                    // In the run's span, so the step's span (and its logs) are the run's.
+                    let task = running.spawn(
+                        {
+                            let key = key.clone();
+                            async move { (key, run_step(step).await) }
+                        }
+                        .in_current_span(),
+                    );
                     in_flight.insert(task.id(), key);
                 } else {
                     still_pending.push(key);

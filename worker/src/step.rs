@@ -41,6 +41,7 @@ pub(crate) async fn run_step(step: StepRun) -> Result<Arc<Value>, String> {
                     Ok(value) => {
                         let duration_ms =
                             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                        tracing::info!(attempt, duration_ms, "step succeeded");
                         emit(EventKind::StepSuccess { duration_ms });
                         return Ok(value);
                     }

@@ -1,14 +1,14 @@
 //! `orch daemon` (the scheduler daemon: run queue, launcher, monitor) and `orch dev` (the same
 //! in one process on the embedded default, for a laptop).
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use orchestrator::daemon::alerts::{AlertOptions, Webhook};
 use orchestrator::daemon::{Daemon, DaemonOptions};
-use orchestrator::domain::QueueLimits;
-use orchestrator::launcher::{LocalLauncher, LocalLauncherOptions};
+use orchestrator::domain::{NewRun, QueueLimits};
 use tokio_util::sync::CancellationToken;
 
 use orchestrator::config::OrchConfig;
@@ -18,6 +18,7 @@ use orchestrator::storage::RunStorage;
 use crate::app;
 use crate::commands::web::{self, WebArgs};
 use crate::error::CliError;
+use crate::launcher::{self, LauncherArgs, LauncherParts};
 use crate::settings::{Settings, redact_url};
 
 /// Settings of the daemon's loops (flags or environment).
@@ -53,6 +54,12 @@ pub struct DaemonArgs {
     /// How long one POST to the webhook may take before it counts as a timeout (and is retried).
     #[arg(long, env = "ORCH_ALERT_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub alert_timeout: Duration,
+    /// Serve Prometheus `/metrics` and `/healthz` on this address (e.g. 0.0.0.0:9464); unset,
+    /// the daemon listens on nothing. `orch dev` serves `/metrics` on ORCH_WEB_ADDR anyway.
+    #[arg(long, env = "ORCH_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    #[command(flatten)]
+    pub launcher: LauncherArgs,
 }
 
 impl DaemonArgs {
@@ -79,16 +86,44 @@ impl DaemonArgs {
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn daemon(settings: &Settings, args: &DaemonArgs) -> Result<ExitCode, CliError> {
     let parts = Parts::load(settings).await?;
-    let daemon = parts.daemon(settings, args)?;
+    let store = parts.store.clone();
     let shutdown = CancellationToken::new();
+    let (mut daemon, launcher) = parts.daemon(settings, args, &shutdown).await?;
     tokio::spawn(stop_on_signal(shutdown.clone()));
     eprintln!(
-        "orch daemon: store {}, local launcher (logs in {}); Ctrl-C stops it",
+        "orch daemon: store {}, {launcher}; Ctrl-C stops it",
         redact_url(&settings.database_url()),
-        settings.orch_home.join("logs").display()
     );
-    daemon.run(shutdown).await;
+    let Some(addr) = args.metrics_addr else {
+        daemon.run(shutdown).await;
+        return Ok(ExitCode::SUCCESS);
+    };
+    daemon = daemon.with_run_metrics();
+    let router = ::web::daemon_router(store, app::install_metrics()?, daemon.liveness());
+    let (listener, local) = web::bind(addr).await?;
+    eprintln!("orch daemon: metrics at http://{local}/metrics");
+    let (_, served) = tokio::join!(
+        daemon.run(shutdown.clone()),
+        web::serve(listener, local, router, shutdown.clone())
+    );
+    served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `orch dev --launch JOB`: a run to queue as the server starts, for a first look at the UI.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DevLaunchArgs {
+    /// Queue a run of JOB at start and print the URL of its page.
+    #[arg(long, value_name = "JOB")]
+    pub launch: Option<String>,
+    /// Run config override for --launch, KEY=VALUE (VALUE is JSON if it parses). Repeatable.
+    #[arg(
+        long = "config",
+        short = 'c',
+        value_name = "KEY=VALUE",
+        requires = "launch"
+    )]
+    pub config: Vec<String>,
 }
 
 /// `orch dev`: the daemon and the web server in one process over one store (by default the
@@ -97,22 +132,46 @@ pub async fn dev(
     settings: &Settings,
     daemon_args: &DaemonArgs,
     web_args: &WebArgs,
+    launch: &DevLaunchArgs,
 ) -> Result<ExitCode, CliError> {
     let parts = Parts::load(settings).await?;
-    let router = web_args.router(
-        parts.store.clone(),
-        parts.definitions.clone(),
-        parts.schedules.clone(),
-    )?;
-    let daemon = parts.daemon(settings, daemon_args)?;
-    let (listener, local) = web::bind(web_args.addr).await?;
+    // Checked before anything listens: a bad job or config is a usage error, nothing queued.
+    let queued = match &launch.launch {
+        Some(job_name) => {
+            let (job, config, tags) =
+                app::resolve_launch(&parts.definitions, job_name, &launch.config, &[])?;
+            Some(NewRun::queued(job.name.clone(), config, tags))
+        }
+        None => None,
+    };
+    let router = web_args
+        .router(
+            settings,
+            parts.store.clone(),
+            parts.definitions.clone(),
+            parts.schedules.clone(),
+        )
+        .await?;
+    let parts_store = parts.store.clone();
     let shutdown = CancellationToken::new();
+    let (daemon, launcher) = parts.daemon(settings, daemon_args, &shutdown).await?;
+    let daemon = daemon.with_run_metrics();
+    let (listener, local) = web::bind(web_args.addr).await?;
     tokio::spawn(stop_on_signal(shutdown.clone()));
     eprintln!(
-        "orch dev: http://{local} (JSON API at /api/v1), store {}, worker logs in {}; Ctrl-C stops it",
+        "orch dev: http://{local} (web UI at /, JSON API at /api/v1), store {}, {launcher}; Ctrl-C stops it",
         redact_url(&settings.database_url()),
-        settings.orch_home.join("logs").display()
     );
+    match queued {
+        Some(run) => {
+            let run = parts_store.create_run(&run).await?;
+            eprintln!(
+                "orch dev: queued run {} of {}; open http://{local}/runs/{}",
+                run.id, run.job, run.id
+            );
+        }
+        None => eprintln!("orch dev: open http://{local}/"),
+    }
     let (_, served) = tokio::join!(
         daemon.run(shutdown.clone()),
         web::serve(listener, local, router, shutdown.clone())
@@ -144,38 +203,36 @@ impl Parts {
         })
     }
 
-    /// The daemon with the local launcher, starting `orch worker` from this very binary.
-    fn daemon(self, settings: &Settings, args: &DaemonArgs) -> Result<Daemon, CliError> {
+    /// The daemon with its launcher (see `crate::launcher`), and a line describing the launcher.
+    async fn daemon(
+        self,
+        settings: &Settings,
+        args: &DaemonArgs,
+        shutdown: &CancellationToken,
+    ) -> Result<(Daemon, String), CliError> {
         let limits = self
             .config
             .queue_limits(args.max_concurrent_runs)
             .map_err(CliError::config)?;
-        let program = std::env::current_exe().map_err(|e| {
-            CliError::failure(format!(
-                "cannot find the orch binary to launch workers: {e}"
-            ))
-        })?;
-        let launcher = LocalLauncher::new(LocalLauncherOptions {
-            program,
-            args: vec!["worker".into(), "--run-id".into()],
-            env: Vec::new(),
-            log_dir: settings.orch_home.join("logs"),
-        });
-        let daemon = Daemon::new(
-            self.store,
-            self.definitions,
-            Arc::new(launcher),
-            args.options(limits),
-        )
-        .with_schedules(self.schedules)
-        .with_retention(self.config.retention);
-        Ok(match alert_webhook()? {
+        let parts = LauncherParts {
+            config: &self.config,
+            definitions: self.definitions.clone(),
+            store: self.store.clone(),
+            orch_home: &settings.orch_home,
+            termination_grace: args.termination_grace,
+        };
+        let (launcher, describe) = launcher::build(&args.launcher, parts, shutdown).await?;
+        let daemon = Daemon::new(self.store, self.definitions, launcher, args.options(limits))
+            .with_schedules(self.schedules)
+            .with_retention(self.config.retention);
+        let daemon = match alert_webhook()? {
             Some(webhook) => {
                 eprintln!("orch: Slack alerts go to {}", webhook.redacted());
                 daemon.with_alerts(webhook, args.alert_options())
             }
             None => daemon,
-        })
+        };
+        Ok((daemon, describe))
     }
 }
 

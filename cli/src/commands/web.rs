@@ -1,10 +1,12 @@
-//! `orch web`: serves the web application (`web::router`: the JSON API and health checks) on
-//! ORCH_WEB_ADDR until SIGINT or SIGTERM, then stops accepting and lets requests in flight end.
+//! `orch web`: serves the web application (`web::router`: the JSON API, health checks and
+//! `/metrics`) on ORCH_WEB_ADDR until SIGINT or SIGTERM, then stops accepting and lets requests
+//! in flight end.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use orchestrator::definitions::{Definitions, ScheduleDef};
 use orchestrator::storage::RunStorage;
@@ -33,28 +35,38 @@ pub struct WebArgs {
     /// With a token set, reads need it too (health checks stay open).
     #[arg(long, env = "ORCH_AUTH_READS", default_value_t = false)]
     pub auth_reads: bool,
+    /// How long /api/v1/products keeps a listing or a product in memory (`10m`, `30s`; `0`
+    /// turns the cache off).
+    #[arg(
+        long,
+        env = "ORCH_PRODUCTS_CACHE_TTL",
+        default_value = "10m",
+        value_parser = parse_ttl
+    )]
+    pub products_cache_ttl: Duration,
+}
+
+/// A duration such as `10m` or `30s`; `0` is allowed (no caching).
+fn parse_ttl(raw: &str) -> Result<Duration, String> {
+    if raw.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(raw.trim())
+        .map_err(|e| format!("'{raw}' is not a duration ({e}); use e.g. 10m, 30s or 0"))
 }
 
 impl WebArgs {
-    /// The authentication in force, from the token or its file (not both).
+    /// The authentication in force, from the token or its file (not both; see
+    /// `orchestrator::secrets`).
     fn auth(&self) -> Result<web::AuthPolicy, CliError> {
-        let secret = match (&self.auth_token, &self.auth_token_file) {
-            (Some(_), Some(_)) => {
-                return Err(CliError::config(
-                    "set ORCH_AUTH_TOKEN or ORCH_AUTH_TOKEN_FILE, not both",
-                ));
-            }
-            (Some(token), None) => Some(token.clone()),
-            (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|e| {
-                CliError::config(format!(
-                    "cannot read ORCH_AUTH_TOKEN_FILE {}: {e}",
-                    path.display()
-                ))
-            })?),
-            (None, None) => None,
-        };
+        let secret = orchestrator::secrets::resolve_secret(
+            "ORCH_AUTH_TOKEN",
+            self.auth_token.clone(),
+            self.auth_token_file.as_deref(),
+        )
+        .map_err(CliError::config)?;
         let token = match secret {
-            Some(secret) => Some(web::AuthToken::new(&secret).ok_or_else(|| {
+            Some(secret) => Some(web::AuthToken::new(secret.expose()).ok_or_else(|| {
                 CliError::config("the auth token is empty; unset it to run without authentication")
             })?),
             None => None,
@@ -71,7 +83,7 @@ pub async fn web(settings: &Settings, args: &WebArgs) -> Result<ExitCode, CliErr
     let definitions = app::definitions(settings).await?;
     let schedules = app::schedules(&config, &definitions)?;
     let store = app::open_store(settings).await?;
-    let router = args.router(store, definitions, schedules)?;
+    let router = args.router(settings, store, definitions, schedules).await?;
     let (listener, local) = bind(args.addr).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
@@ -90,16 +102,22 @@ pub async fn web(settings: &Settings, args: &WebArgs) -> Result<ExitCode, CliErr
 
 impl WebArgs {
     /// The web application over these parts, behind the configured authentication.
-    pub fn router(
+    pub async fn router(
         &self,
+        settings: &Settings,
         store: Arc<dyn RunStorage>,
         definitions: Arc<Definitions>,
         schedules: Vec<ScheduleDef>,
     ) -> Result<axum::Router, CliError> {
-        Ok(web::router_with_auth(
-            web::AppState::new(store, definitions, schedules),
-            self.auth()?,
-        ))
+        let auth = self.auth()?;
+        let products = web::Products::new(
+            app::weather_objects(settings).await,
+            self.products_cache_ttl,
+        );
+        let state = web::AppState::new(store, definitions, schedules)
+            .with_metrics(app::install_metrics()?)
+            .with_products(Arc::new(products));
+        Ok(web::router_with_auth(state, auth))
     }
 
     fn authenticated(&self) -> bool {

@@ -13,12 +13,15 @@ use orchestrator::domain::{Run, RunId, RunStatus};
 use orchestrator::storage::RunStorage;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use worker::{Cancellation, ExecuteOptions, Heartbeat, WorkerError};
 
 use crate::app;
 use crate::error::CliError;
 use crate::progress;
 use crate::settings::Settings;
+use crate::telemetry;
 
 pub async fn worker(settings: &Settings, run_id: &str) -> Result<ExitCode, CliError> {
     let id = RunId::parse(run_id).map_err(CliError::config)?;
@@ -36,7 +39,10 @@ pub async fn worker(settings: &Settings, run_id: &str) -> Result<ExitCode, CliEr
     }
     let definitions = app::definitions(settings).await?;
     println!("run {id} of {}", run.job);
-    let ended = execute_supervised(settings, store, definitions, id, cancellation).await;
+    let span = worker_span(settings, store.as_ref(), id).await;
+    let ended = execute_supervised(settings, store, definitions, id, cancellation)
+        .instrument(span)
+        .await;
     signals.abort();
     let run = ended?;
     println!("run {} {}", run.id, run.status);
@@ -45,6 +51,32 @@ pub async fn worker(settings: &Settings, run_id: &str) -> Result<ExitCode, CliEr
     } else {
         ExitCode::from(CliError::FAILURE)
     })
+}
+
+/// The span the worker's run executes in: with tracing on, a child of the launcher's span
+/// (TRACEPARENT, else the traceparent stored with the run), so the steps join the run's trace.
+async fn worker_span(settings: &Settings, store: &dyn RunStorage, id: RunId) -> tracing::Span {
+    let span = tracing::info_span!("worker", run_id = %id);
+    if !telemetry::tracing_enabled(settings) {
+        return span;
+    }
+    let traceparent = match &settings.traceparent {
+        Some(traceparent) => Some(traceparent.clone()),
+        None => store.trace_parent(id).await.ok().flatten(),
+    };
+    match traceparent.as_deref().map(telemetry::remote_parent) {
+        Some(Some(parent)) => {
+            if let Err(e) = span.set_parent(parent) {
+                tracing::warn!(error = %e, "cannot continue the run's trace");
+            }
+        }
+        Some(None) => tracing::warn!(
+            ?traceparent,
+            "TRACEPARENT is not a W3C traceparent; the worker starts a new trace"
+        ),
+        None => {}
+    }
+    span
 }
 
 /// Executes STARTING run `id` in this process as a worker does: heartbeats every

@@ -86,9 +86,9 @@ async fn jobs_list_shows_the_product_job_with_its_three_assets_in_order() {
         .json();
 
     let jobs = jobs.as_array().expect("an array of jobs");
-    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(names, [JOB, "weather_product_job"], "{jobs:?}");
     let job = &jobs[0];
-    assert_eq!(job["name"], JOB);
     assert!(!job["description"].as_str().unwrap_or("").is_empty());
     let assets = job["assets"].as_array().expect("assets");
     let keys: Vec<&str> = assets
@@ -115,6 +115,8 @@ async fn jobs_list_shows_the_product_job_with_its_three_assets_in_order() {
     assert_eq!(job["default_config"]["timeout_seconds"], 10);
 
     let text = orch.run(&["jobs", "list"]).await;
-    text.assert_exit(0)
-        .assert_says(&["fetch_data -> process_data -> store_to_s3"]);
+    text.assert_exit(0).assert_says(&[
+        "fetch_data -> process_data -> store_to_s3",
+        "fetch_weather -> transform_weather -> upload_to_s3",
+    ]);
 }

@@ -2,7 +2,7 @@
 //! upstream in this process, on PostgreSQL + S3 (moto) and on the embedded default (SQLite and
 //! local files); failures of every input the job depends on; retries; `orch runs list` and
 //! `orch jobs list`; `orch schedules` and `orch.toml`; `orch worker` with its heartbeat and
-//! cancellation; `orch runs cancel`, `reexecute` and `prune`; `orch web` serving the JSON API.
+//! cancellation; `orch runs cancel`, `reexecute` and `prune`; `orch web` serving the JSON API; the UI in headless Chromium (`browser`).
 //!
 //! Needs the test services: `eval "$(scripts/test-services.sh)"`, then
 //! `cargo test -p orch --test e2e`.
@@ -10,11 +10,16 @@
 // A failing unwrap is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+mod browser;
 mod control;
 mod failures;
+mod kubernetes;
 mod listing;
 mod pipeline;
+mod products;
 mod schedules;
+mod secrets;
 mod support;
+mod weather;
 mod web;
 mod worker;

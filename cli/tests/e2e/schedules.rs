@@ -179,7 +179,7 @@ async fn an_unknown_schedule_is_a_usage_error_naming_the_known_ones() {
         orch.run(args)
             .await
             .assert_exit(2)
-            .assert_says(&["unknown schedule 'nope' (known schedules: product_pipeline_schedule)"]);
+            .assert_says(&["unknown schedule 'nope' (known schedules: product_pipeline_schedule, weather_product_schedule)"]);
     }
     orch.run(&["schedules", "ticks", SCHEDULE, "--before", "yesterday"])
         .await
@@ -249,7 +249,7 @@ async fn a_bad_config_file_is_a_usage_error_naming_the_file_and_the_fault() {
         ),
         (
             "[schedules.nightly]\njob = \"no_such_job\"\ncron = \"0 0 2 * * *\"\n",
-            "schedule 'nightly': job 'no_such_job' is not defined (known jobs: product_pipeline_job)",
+            "schedule 'nightly': job 'no_such_job' is not defined (known jobs: product_pipeline_job, weather_product_job)",
         ),
     ];
     for (text, fault) in cases {

@@ -5,17 +5,11 @@ use std::time::Duration;
 use orchestrator::domain::{RunId, RunStatus};
 use serde_json::{Value, json};
 
-use crate::support::{JOB, Orch, eventually, init};
+use crate::support::{JOB, Orch, init, served_at};
 
-/// The address `orch web` printed (`listening on http://ADDR`), once it is listening.
+/// The address `orch web` printed, once it is listening.
 async fn listening_address(orch: &Orch) -> String {
-    eventually("orch web listening", Duration::from_secs(30), || async {
-        orch.log("web.log").contains("listening on http://")
-    })
-    .await;
-    let log = orch.log("web.log");
-    let rest = log.split("listening on http://").nth(1).unwrap();
-    rest.split_whitespace().next().unwrap().to_owned()
+    served_at(orch, "web.log", "listening on http://").await
 }
 
 #[tokio::test]
@@ -124,4 +118,54 @@ async fn orch_web_with_a_token_file_refuses_mutations_without_the_token() {
         .await
         .assert_exit(2)
         .assert_says(&["not both"]);
+}
+
+#[tokio::test]
+async fn orch_dev_launch_queues_the_job_and_prints_its_page_which_follows_it_to_success() {
+    init();
+    let orch = Orch::local().env("ORCH_WEB_ADDR", "127.0.0.1:0");
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../pipelines/samples/posts.json")
+        .canonicalize()
+        .unwrap();
+    let source = format!("source_url=file://{}", sample.display());
+    let mut dev = orch.spawn(&["dev", "--launch", JOB, "--config", &source], "dev.log");
+    let page = served_at(&orch, "dev.log", "; open ").await;
+    let (base, id) = page.split_once("/runs/").expect("a run page URL");
+    let id = RunId::parse(id).unwrap();
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let run: Value = client
+            .get(format!("{base}/api/v1/runs/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if run["status"] == "SUCCESS" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{run}\n{}",
+            orch.log("dev.log")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let page = client
+        .get(format!("{base}/runs/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    dev.kill().await.unwrap();
+
+    // A job that does not exist: a usage error, nothing queued, nothing served.
+    orch.run(&["dev", "--launch", "no_such_job"])
+        .await
+        .assert_exit(2)
+        .assert_says(&["unknown job 'no_such_job'"]);
+    assert_eq!(orch.list_ids(&[]).await, vec![id.to_string()]);
 }

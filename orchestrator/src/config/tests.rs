@@ -211,3 +211,38 @@ fn bad_run_queue_sections_are_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn the_launcher_section_names_a_kind_and_keeps_the_kubernetes_table_as_data() {
+    let config = parse(
+        r#"
+[launcher]
+kind = "kubernetes"
+[launcher.kubernetes]
+namespace = "orch-runs"
+resources = { requests = { cpu = "250m" } }
+node_selector = { "karpenter.sh/capacity-type" = "spot" }
+"#,
+    )
+    .unwrap();
+    assert_eq!(config.launcher.kind, Some(LauncherKind::Kubernetes));
+    let table = config.launcher.kubernetes.unwrap();
+    assert_eq!(table["namespace"], "orch-runs");
+    assert_eq!(table["resources"]["requests"]["cpu"], "250m");
+    assert_eq!(table["node_selector"]["karpenter.sh/capacity-type"], "spot");
+    assert_eq!(parse("").unwrap().launcher.kind, None);
+    assert_refused(
+        "[launcher]\nkind = \"nomad\"",
+        &["/etc/orch/orch.toml", "nomad"],
+    );
+    assert_refused(
+        "[launcher]\nkinds = \"local\"",
+        &["/etc/orch/orch.toml", "kinds"],
+    );
+    assert_eq!(LauncherKind::parse("local"), Ok(LauncherKind::Local));
+    assert!(
+        LauncherKind::parse("k8s")
+            .unwrap_err()
+            .contains("expected 'local' or 'kubernetes'")
+    );
+}

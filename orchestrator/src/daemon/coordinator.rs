@@ -3,12 +3,17 @@
 //! a launched run starts in milliseconds; a fallback poll covers lost notifications.
 
 use std::sync::Arc;
+use std::time::SystemTime;
+
+use opentelemetry::context::FutureExt;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{QueueLimits, Run, RunStatus};
 use crate::launcher::Launcher;
 use crate::storage::{Change, RunStorage, StorageError};
+use crate::telemetry::metrics;
+use crate::telemetry::trace::RunTrace;
 
 /// Claims and launches queued runs.
 #[derive(Debug)]
@@ -88,9 +93,23 @@ impl Coordinator {
     }
 
     async fn launch(&self, run: Run) {
-        match self.launcher.launch(&run).await {
+        let trace = RunTrace::claimed(&run, SystemTime::now());
+        if let Some(traceparent) = trace.traceparent()
+            && let Err(e) = self.store.set_trace_parent(run.id, &traceparent).await
+        {
+            tracing::warn!(run_id = %run.id, error = %e, "cannot record the run's trace context");
+        }
+        let launched = self
+            .launcher
+            .launch(&run)
+            .with_context(trace.launch_context())
+            .await;
+        trace.launched(launched.as_ref().err().map(ToString::to_string).as_deref());
+        match launched {
             Ok(handle) => {
                 tracing::info!(run_id = %run.id, job = %run.job, "run launched");
+                let queued_for = (chrono::Utc::now() - run.created_at).to_std();
+                metrics::run_launched(&run.job, queued_for.unwrap_or_default());
                 if let Err(e) = self.store.set_worker(run.id, &handle.0).await {
                     tracing::warn!(run_id = %run.id, error = %e, "cannot record the worker handle");
                 }

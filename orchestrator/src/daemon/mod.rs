@@ -6,7 +6,9 @@
 
 pub mod alerts;
 pub mod coordinator;
+pub mod liveness;
 pub mod monitor;
+pub mod observer;
 pub mod retention;
 pub mod scheduler;
 pub mod sensors;
@@ -22,7 +24,9 @@ use crate::launcher::Launcher;
 use crate::storage::RunStorage;
 
 pub use coordinator::Coordinator;
+pub use liveness::Liveness;
 pub use monitor::Monitor;
+pub use observer::RunObserver;
 pub use retention::{Retention, RetentionPolicy};
 pub use scheduler::{Scheduler, SchedulerOptions};
 pub use sensors::SensorEvaluator;
@@ -68,6 +72,9 @@ pub struct Daemon {
     schedules: Vec<ScheduleDef>,
     retention: Option<RetentionPolicy>,
     alerts: Option<(Webhook, AlertOptions)>,
+    /// Follow ended runs into the metrics (only worth it where the metrics are served).
+    observe_runs: bool,
+    liveness: Liveness,
 }
 
 impl Daemon {
@@ -85,7 +92,20 @@ impl Daemon {
             schedules: Vec::new(),
             retention: None,
             alerts: None,
+            observe_runs: false,
+            liveness: Liveness::new(),
         }
+    }
+
+    /// Records ended runs and their step durations in the metrics (`RunObserver`).
+    pub fn with_run_metrics(mut self) -> Self {
+        self.observe_runs = true;
+        self
+    }
+
+    /// The flag that says the loops run (for a health check).
+    pub fn liveness(&self) -> Liveness {
+        self.liveness.clone()
     }
 
     /// Prune finished runs and schedule ticks under this policy (off unless set).
@@ -133,6 +153,14 @@ impl Daemon {
             schedules = self.schedules.len(),
             "daemon started"
         );
+        let _running = self.liveness.running();
+        let observer = async {
+            if self.observe_runs {
+                RunObserver::new(self.store.clone(), chrono::Utc::now())
+                    .run(shutdown.clone())
+                    .await;
+            }
+        };
         let retention = async {
             if let Some(policy) = self.retention.clone() {
                 Retention::new(self.store.clone(), policy)
@@ -166,6 +194,7 @@ impl Daemon {
             retention,
             evaluator.run(shutdown.clone()),
             sender,
+            observer,
         );
         tracing::info!("daemon stopped");
     }

@@ -258,6 +258,8 @@ impl Scheduler {
         match self.store.record_tick_run(&def.name, tick, &run).await? {
             Some(run) => {
                 pass.launched += 1;
+                let lateness = (Utc::now() - tick).to_std().unwrap_or_default();
+                crate::telemetry::metrics::tick_launched(def.name.as_str(), lateness);
                 tracing::info!(schedule = %def.name, tick = %tick_tag_value(tick), run = %run.id, "tick launched a run");
             }
             None => {

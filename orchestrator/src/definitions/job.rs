@@ -21,6 +21,10 @@ pub struct JobDef {
     /// A run still going after this long is terminated and fails ("exceeded max runtime").
     /// A run's `orch/max_runtime` tag (e.g. `30m`) overrides it.
     pub max_runtime: Option<std::time::Duration>,
+    /// Launcher settings for this job's runs, by launcher kind (e.g. `kubernetes` →
+    /// `{"node_selector": {"karpenter.sh/capacity-type": "on-demand"}}`), laid over the
+    /// launcher's defaults; a run's own tag (e.g. `orch/k8s_config`) is laid over these.
+    pub launcher_config: std::collections::BTreeMap<String, Map<String, Value>>,
 }
 
 impl JobDef {
@@ -44,12 +48,19 @@ impl JobDef {
             graph,
             default_config,
             max_runtime: None,
+            launcher_config: std::collections::BTreeMap::new(),
         })
     }
 
     /// Sets the job's max runtime.
     pub fn with_max_runtime(mut self, max_runtime: std::time::Duration) -> Self {
         self.max_runtime = Some(max_runtime);
+        self
+    }
+
+    /// Sets the settings of launcher `kind` (e.g. `kubernetes`) for this job's runs.
+    pub fn with_launcher_config(mut self, kind: &str, config: Map<String, Value>) -> Self {
+        self.launcher_config.insert(kind.to_owned(), config);
         self
     }
 

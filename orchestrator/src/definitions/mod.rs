@@ -17,7 +17,7 @@ pub use asset::{
 pub use context::{AssetContext, EventSink};
 pub use graph::AssetGraph;
 pub use job::JobDef;
-pub use object_store::{ObjectStore, ObjectStoreError, StoredObject};
+pub use object_store::{ObjectInfo, ObjectStore, ObjectStoreError, StoredObject};
 pub use schedule::{CatchUp, ScheduleDef, ScheduleDefBuilder};
 pub use sensor::{SensorDef, SensorDefBuilder};
 

@@ -2,6 +2,7 @@
 //! directory and an S3 implementation (in the `worker` crate).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 /// An object put in a store, with where it went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,6 +10,15 @@ pub struct StoredObject {
     /// `s3://bucket/key` or an absolute file path.
     pub uri: String,
     pub size_bytes: u64,
+}
+
+/// An object as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// The key, as `get` takes it.
+    pub key: String,
+    pub size_bytes: u64,
+    pub last_modified: DateTime<Utc>,
 }
 
 /// Why a store operation failed. The message names the bucket or path and the cause.
@@ -42,4 +52,14 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     /// The URI `put` would report for `key`, without touching the store.
     fn uri_of(&self, key: &str) -> String;
+
+    /// Every object whose key starts with `prefix`, in key order. The default refuses, so a
+    /// store that cannot list (or a wrapper that does not forward) says so instead of
+    /// answering an empty list.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectStoreError> {
+        Err(ObjectStoreError::Permanent(format!(
+            "{} cannot list objects (prefix '{prefix}')",
+            self.uri_of("")
+        )))
+    }
 }

@@ -110,10 +110,18 @@ impl Launcher for LocalLauncher {
         let stderr = log
             .try_clone()
             .map_err(|e| start_error(format!("cannot open {}: {e}", log_path.display())))?;
-        let mut child = Command::new(&self.options.program)
+        let mut command = Command::new(&self.options.program);
+        // The worker continues the run's trace; without one, a TRACEPARENT the daemon itself
+        // inherited must not make every worker join a foreign trace.
+        let trace_env = crate::telemetry::trace::worker_env();
+        if trace_env.is_empty() {
+            command.env_remove(crate::telemetry::trace::TRACEPARENT_ENV);
+        }
+        let mut child = command
             .args(&self.options.args)
             .arg(run.id.to_string())
             .envs(self.options.env.iter().map(|(k, v)| (k, v)))
+            .envs(trace_env)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr)

@@ -4,7 +4,9 @@
 //! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
 
 pub mod alerts;
+pub mod browse;
 mod changes;
+pub mod observe;
 mod postgres;
 pub mod queue;
 pub mod retention;
@@ -21,7 +23,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
+pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
+pub use observe::{ObserveStorage, PoolStats};
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
@@ -89,6 +93,8 @@ pub trait RunStorage:
     + ScheduleStorage
     + SensorStorage
     + AlertStorage
+    + ObserveStorage
+    + BrowseStorage
     + Send
     + Sync
     + Debug

@@ -8,7 +8,9 @@ use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::watch;
 
 use super::alerts::shared_alert_storage;
+use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
+use super::observe::shared_observe_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
@@ -84,10 +86,12 @@ impl PgStore {
 
 shared_storage!(PgStore, sqlx::Postgres);
 shared_queue_storage!(PgStore, sqlx::Postgres);
+shared_observe_storage!(PgStore, sqlx::Postgres);
 shared_retention_storage!(PgStore, sqlx::Postgres);
 shared_schedule_storage!(PgStore, sqlx::Postgres);
 shared_sensor_storage!(PgStore, sqlx::Postgres);
 shared_alert_storage!(PgStore, sqlx::Postgres);
+shared_browse_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
 /// notifications at commit, and drops them on rollback).

@@ -249,6 +249,29 @@ pub(crate) fn payload<T: serde::Serialize + ?Sized>(value: &T) -> Json<Value> {
     Json(json)
 }
 
+/// An event payload (or a materialization's metadata) as stored: [`payload`], with credentials
+/// in its strings masked (`crate::redact`): URL passwords, `appid=`/`token=` query values, Slack
+/// hook paths. Events are shown by the CLI, the API and the UI and kept for months, so this is
+/// the one place every event passes through. Run configs are not redacted: the worker needs
+/// them as given.
+pub(crate) fn event_payload<T: serde::Serialize + ?Sized>(value: &T) -> Json<Value> {
+    fn redact(value: &mut Value) {
+        match value {
+            Value::String(s) => {
+                if let std::borrow::Cow::Owned(clean) = crate::redact::redact_text(s) {
+                    *s = clean;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(redact),
+            Value::Object(map) => map.values_mut().for_each(redact),
+            _ => {}
+        }
+    }
+    let Json(mut json) = payload(value);
+    redact(&mut json);
+    Json(json)
+}
+
 /// Tags as stored in the run row's JSON column.
 pub(crate) fn tags_json(tags: &crate::domain::Tags) -> Json<BTreeMap<String, String>> {
     Json(

@@ -310,7 +310,7 @@ macro_rules! shared_storage {
             .bind(event.step.as_ref().map(|s| s.as_str().to_owned()))
             .bind(event.kind.type_name())
             .bind(event.kind.asset_key().map(|k| k.as_str().to_owned()))
-            .bind($crate::storage::rows::payload(&event.kind))
+            .bind($crate::storage::rows::event_payload(&event.kind))
             .fetch_one(&mut **tx)
             .await?;
             Ok(id)
@@ -333,7 +333,7 @@ macro_rules! shared_storage {
                     .push_bind(event.step.as_ref().map(|s| s.as_str().to_owned()))
                     .push_bind(event.kind.type_name())
                     .push_bind(event.kind.asset_key().map(|k| k.as_str().to_owned()))
-                    .push_bind($crate::storage::rows::payload(&event.kind));
+                    .push_bind($crate::storage::rows::event_payload(&event.kind));
             });
             q.push(" RETURNING id");
             let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
@@ -376,7 +376,7 @@ macro_rules! shared_storage {
                     .push_bind(run.as_uuid())
                     .push_bind(id)
                     .push_bind($crate::storage::rows::micros(timestamp))
-                    .push_bind($crate::storage::rows::payload(metadata));
+                    .push_bind($crate::storage::rows::event_payload(metadata));
             });
             q.push(
                 " ON CONFLICT (asset_key) DO UPDATE SET last_run_id = excluded.last_run_id, \

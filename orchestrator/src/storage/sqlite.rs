@@ -10,7 +10,9 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::alerts::shared_alert_storage;
+use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes};
+use super::observe::shared_observe_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
@@ -70,10 +72,12 @@ impl SqliteStore {
 
 shared_storage!(SqliteStore, sqlx::Sqlite);
 shared_queue_storage!(SqliteStore, sqlx::Sqlite);
+shared_observe_storage!(SqliteStore, sqlx::Sqlite);
 shared_retention_storage!(SqliteStore, sqlx::Sqlite);
 shared_schedule_storage!(SqliteStore, sqlx::Sqlite);
 shared_sensor_storage!(SqliteStore, sqlx::Sqlite);
 shared_alert_storage!(SqliteStore, sqlx::Sqlite);
+shared_browse_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.

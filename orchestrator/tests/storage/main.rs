@@ -12,12 +12,15 @@
 mod support;
 
 mod assets;
+mod browse;
 mod concurrent_writes;
 mod ending;
 mod events;
 mod list;
+mod observe;
 mod queue;
 mod races;
+mod redaction;
 mod retention;
 mod runs;
 mod schedules;

@@ -3,6 +3,7 @@
 //! are not a JSON array are not.
 
 use std::time::Duration;
+use tracing::Instrument;
 
 use orchestrator::definitions::{AssetContext, AssetError, AssetOutput};
 use serde_json::Value;
@@ -76,13 +77,24 @@ async fn get(http: &reqwest::Client, url: &str, timeout: Duration) -> Result<Vec
             AssetError::retryable(format!("GET {url} failed: {}", error_chain(&e)))
         }
     };
+    // The span names host and path only: a query string may carry a key.
+    let span = tracing::info_span!(
+        "http.fetch",
+        otel.kind = "client",
+        http.request.method = "GET",
+        server.address = parsed.host_str().unwrap_or_default(),
+        url.path = parsed.path(),
+        http.response.status_code = tracing::field::Empty,
+    );
     let response = http
         .get(parsed)
         .timeout(timeout)
         .send()
+        .instrument(span.clone())
         .await
         .map_err(request_error)?;
     let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
     if !status.is_success() {
         let message = format!("GET {url} returned {status}");
         return Err(if status.is_server_error() || status.as_u16() == 429 {
@@ -91,7 +103,11 @@ async fn get(http: &reqwest::Client, url: &str, timeout: Duration) -> Result<Vec
             AssetError::fatal(message)
         });
     }
-    let body = response.bytes().await.map_err(request_error)?;
+    let body = response
+        .bytes()
+        .instrument(span)
+        .await
+        .map_err(request_error)?;
     Ok(body.to_vec())
 }
 

@@ -4,12 +4,15 @@
 
 mod assets;
 mod jobs;
-mod runs;
+mod products;
+pub(crate) mod runs;
 mod schedules;
 mod sensors;
 
 use axum::Router;
 use axum::routing::{get, post};
+
+pub use products::{CACHE_METRIC, CacheStats, DEFAULT_TTL as PRODUCTS_CACHE_TTL, Products};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -47,6 +50,9 @@ pub fn router() -> Router<AppState> {
         .route("/jobs/{job}/launch", post(jobs::launch))
         .route("/assets", get(assets::list))
         .route("/assets/{*key}", get(assets::get))
+        .route("/products", get(products::list))
+        .route("/products/latest", get(products::latest))
+        .route("/products/{*key}", get(products::get))
         .route("/schedules", get(schedules::list))
         .route("/schedules/{name}/on", post(schedules::on))
         .route("/schedules/{name}/off", post(schedules::off))

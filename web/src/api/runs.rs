@@ -16,20 +16,21 @@ use crate::json::{EventJson, RunJson};
 use crate::state::AppState;
 
 /// Query of `GET /runs`.
-#[derive(Debug, Deserialize)]
+/// The runs page of the UI takes the same query.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    status: Option<String>,
-    job: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) job: Option<String>,
     /// `KEY=VALUE`.
-    tag: Option<String>,
+    pub(crate) tag: Option<String>,
     /// The `next` cursor of the previous page.
-    before: Option<String>,
-    limit: Option<u32>,
+    pub(crate) before: Option<String>,
+    pub(crate) limit: Option<u32>,
 }
 
 impl ListQuery {
-    fn filter(&self, limit: u32) -> Result<RunFilter, ApiError> {
+    pub(crate) fn filter(&self, limit: u32) -> Result<RunFilter, ApiError> {
         let bad = |e: &dyn std::fmt::Display| ApiError::BadRequest(e.to_string());
         let status = given(self.status.as_deref())
             .map(|raw| raw.to_ascii_uppercase().parse::<RunStatus>())

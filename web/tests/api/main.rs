@@ -8,6 +8,8 @@ mod auth;
 mod catalog;
 mod control;
 mod launch;
+mod metrics;
+mod products;
 mod robustness;
 mod runs;
 mod sensors;

@@ -24,7 +24,7 @@ async fn health_checks_answer(app: TestApp) {
 }
 
 async fn responses_carry_security_headers_and_a_request_id(app: TestApp) {
-    for reply in [app.get("/api/v1/runs").await, app.get("/nowhere").await] {
+    for reply in [app.get("/api/v1/runs").await, app.get("/api/nowhere").await] {
         let header = |name: &str| {
             reply
                 .headers
@@ -54,7 +54,8 @@ async fn unknown_paths_and_methods_are_json_errors(app: TestApp) {
     app.get("/api/v1/nothing")
         .await
         .assert_error(StatusCode::NOT_FOUND, "no such endpoint");
-    app.get("/elsewhere")
+    // Outside the API an unknown path is the UI's HTML 404 page (tests/ui); under /api/ JSON.
+    app.get("/api/elsewhere")
         .await
         .assert_error(StatusCode::NOT_FOUND, "no such endpoint");
     app.post("/api/v1/runs", None)

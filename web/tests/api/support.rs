@@ -155,6 +155,37 @@ impl TestApp {
         Self { router, ..self }
     }
 
+    /// The same application with this process's Prometheus recorder at `/metrics`.
+    pub fn with_metrics(self) -> Self {
+        let metrics = orchestrator::telemetry::metrics::install().unwrap();
+        let state =
+            AppState::new(self.store.clone(), definitions(), schedules()).with_metrics(metrics);
+        Self {
+            router: web::router(state),
+            ..self
+        }
+    }
+
+    /// GETs `uri` and returns the status, the content type and the body as text.
+    pub async fn get_text(&self, uri: &str) -> (StatusCode, String, String) {
+        let request = Request::get(uri).body(Body::empty()).unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            content_type,
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        )
+    }
+
     pub async fn request(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();

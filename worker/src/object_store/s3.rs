@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use orchestrator::definitions::{ObjectStore, ObjectStoreError, StoredObject};
+use chrono::{DateTime, Utc};
+use orchestrator::definitions::{ObjectInfo, ObjectStore, ObjectStoreError, StoredObject};
+use tracing::Instrument;
 
 /// Where the bucket is and how to reach it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,6 +112,13 @@ impl ObjectStore for S3Store {
         let key = self.full_key(key);
         let uri = format!("s3://{}/{key}", self.bucket);
         let size_bytes = body.len() as u64;
+        let span = tracing::info_span!(
+            "s3.put",
+            otel.kind = "client",
+            bucket = %self.bucket,
+            key = %key,
+            size_bytes,
+        );
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -117,6 +126,7 @@ impl ObjectStore for S3Store {
             .content_type(content_type)
             .body(ByteStream::from(body))
             .send()
+            .instrument(span)
             .await
             .map_err(|e| classify("PutObject", &uri, &e))?;
         Ok(StoredObject { uri, size_bytes })
@@ -143,5 +153,47 @@ impl ObjectStore for S3Store {
 
     fn uri_of(&self, key: &str) -> String {
         format!("s3://{}/{}", self.bucket, self.full_key(key))
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectStoreError> {
+        let full_prefix = self.full_key(prefix);
+        let uri = format!("s3://{}/{full_prefix}", self.bucket);
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&full_prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| classify("ListObjectsV2", &uri, &e))?;
+            for object in page.contents() {
+                let Some(key) = object.key().and_then(|k| k.strip_prefix(&self.prefix)) else {
+                    continue;
+                };
+                let last_modified = object
+                    .last_modified()
+                    .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()))
+                    .unwrap_or_default();
+                found.push(ObjectInfo {
+                    key: key.to_owned(),
+                    size_bytes: object
+                        .size()
+                        .and_then(|s| u64::try_from(s).ok())
+                        .unwrap_or(0),
+                    last_modified,
+                });
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                _ => break,
+            }
+        }
+        // S3 lists in UTF-8 byte order already; sorting keeps the promise for any S3-alike.
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
     }
 }

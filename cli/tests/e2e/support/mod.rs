@@ -7,10 +7,14 @@
 //! ORCH_TEST_S3_ENDPOINT, ORCH_TEST_MOTO_SERVER, AWS_*); a test that needs a missing one fails
 //! and says so.
 
+mod openweather;
 mod orch;
 mod storage;
 mod upstream;
 
+// The daemon suite shares this module and uses no weather fixture.
+#[allow(unused_imports)]
+pub use openweather::*;
 pub use orch::*;
 pub use storage::*;
 pub use upstream::*;
@@ -62,7 +66,7 @@ pub fn sample_posts() -> Vec<Value> {
     serde_json::from_str(POSTS_JSON).expect("pipelines/samples/posts.json is a JSON array")
 }
 
-fn required_env(name: &str) -> String {
+pub fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run `eval \"$(scripts/test-services.sh)\"` before the e2e tests")
     })

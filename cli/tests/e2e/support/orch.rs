@@ -81,7 +81,7 @@ impl std::fmt::Display for Output {
 /// The binary under test: `ORCH_E2E_BIN` when set, else the one cargo built. Worktrees that
 /// share a CARGO_TARGET_DIR all build into the same `debug/orch`, so a build elsewhere can swap
 /// the binary under a running suite; a copy named by `ORCH_E2E_BIN` is immune to that.
-fn orch_bin() -> PathBuf {
+pub fn orch_bin() -> PathBuf {
     std::env::var_os("ORCH_E2E_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_orch")))
@@ -234,6 +234,23 @@ impl Orch {
             .map(|r| r["id"].as_str().expect("run id").to_owned())
             .collect()
     }
+}
+
+/// The `host:port` a spawned `orch` printed right after `marker` (e.g. `listening on http://`)
+/// in `<ORCH_HOME>/<log_name>`, once it has printed it.
+pub async fn served_at(orch: &Orch, log_name: &str, marker: &str) -> String {
+    eventually(
+        &format!("{marker} in {log_name}"),
+        Duration::from_secs(30),
+        || async { orch.log(log_name).contains(marker) },
+    )
+    .await;
+    let log = orch.log(log_name);
+    let rest = log.split(marker).nth(1).unwrap_or_default();
+    rest.split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// An `orch` process started by [`Orch::spawn`]; killed if dropped.

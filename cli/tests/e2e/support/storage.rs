@@ -235,6 +235,15 @@ impl TestBucket {
         S3Object { content_type, body }
     }
 
+    /// Puts `body` at `key`, as another writer of the bucket would.
+    pub async fn put(&self, key: &str, body: &[u8]) {
+        use orchestrator::definitions::ObjectStore;
+        self.store
+            .put(key, body.to_vec(), "application/x-ndjson")
+            .await
+            .unwrap_or_else(|e| panic!("put s3://{}/{key}: {e}", self.name));
+    }
+
     /// Deletes the objects and the bucket (end of a passing test).
     pub async fn delete(self) {
         for key in self.keys().await {

@@ -1,0 +1,59 @@
+//! Observability end to end: `orch daemon` with `ORCH_METRICS_ADDR` on a real PostgreSQL
+//! database launching real `orch worker` processes, scraped and parsed as Prometheus text;
+//! a run traced through an OTLP receiver on loopback from the daemon's claim to the worker's
+//! steps, its HTTP fetch and its S3 put (moto); the worker's JSON log lines carry the run id
+//! and the step.
+//!
+//! Needs the test services: `eval "$(scripts/test-services.sh)"`.
+
+#![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)]
+#[path = "../e2e/support/mod.rs"]
+mod support;
+
+mod metrics;
+mod otlp;
+mod traces;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orchestrator::domain::{JobName, NewRun, Run, RunId};
+use orchestrator::storage::RunStorage;
+use serde_json::json;
+
+const SAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../pipelines/samples/posts.json"
+);
+
+fn file_source() -> String {
+    format!("file://{SAMPLE}")
+}
+
+async fn queue(store: &Arc<dyn RunStorage>, source: &str) -> RunId {
+    let run = NewRun::queued(
+        JobName::parse(support::JOB).unwrap(),
+        json!({ "source_url": source }),
+        Default::default(),
+    );
+    store.create_run(&run).await.unwrap().id
+}
+
+/// Waits until the run has ended; panics after `within`.
+async fn ended(store: &Arc<dyn RunStorage>, id: RunId, within: Duration) -> Run {
+    let deadline = Instant::now() + within;
+    loop {
+        let run = store.get_run(id).await.unwrap();
+        if run.status.is_terminal() {
+            return run;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {id} did not end: {}",
+            run.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

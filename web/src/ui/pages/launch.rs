@@ -1,0 +1,93 @@
+//! `POST /jobs/{job}/launch`: the Launch Run form. The config text must be a JSON object the
+//! job accepts (`JobDef::resolve_config`: known keys, the defaults' types) and the tags
+//! `key=value` lines; only then is the QUEUED run created, and the browser sent to it (303). A
+//! refusal is the job page again, 422, with the reason and the text as typed; no run exists.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use orchestrator::definitions::JobDef;
+use orchestrator::domain::{NewRun, TagKey, Tags};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::jobs::{find, page};
+use crate::state::AppState;
+use crate::ui::guard::Viewer;
+use crate::ui::page::PageError;
+
+/// The form's fields (`csrf` is the guard's).
+#[derive(Debug, Deserialize)]
+pub struct LaunchForm {
+    #[serde(default)]
+    config: String,
+    #[serde(default)]
+    tags: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    Form(form): Form<LaunchForm>,
+) -> Result<Response, PageError> {
+    let job = find(&state, &name)?;
+    let run = match validate(job, &form) {
+        Ok(run) => run,
+        Err(reason) => {
+            let body = page(&state, viewer, job, Some((form.config, form.tags, reason))).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
+        }
+    };
+    let run = state.store.create_run(&run).await?;
+    tracing::info!(run = %run.id, job = %run.job, "run launched from the web UI");
+    Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
+}
+
+/// The run the form asks for, or why not.
+fn validate(job: &JobDef, form: &LaunchForm) -> Result<NewRun, String> {
+    let overrides = if form.config.trim().is_empty() {
+        Map::new()
+    } else {
+        match serde_json::from_str::<Value>(&form.config) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => return Err("the run config must be a JSON object ({ … })".to_owned()),
+            Err(e) => return Err(format!("the run config is not valid JSON: {e}")),
+        }
+    };
+    let config = job.resolve_config(&overrides).map_err(|e| e.to_string())?;
+    let tags = parse_tags(&form.tags)?;
+    Ok(NewRun::queued(job.name.clone(), config, tags))
+}
+
+/// `key=value` per line; blank lines ignored.
+fn parse_tags(text: &str) -> Result<Tags, String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (key, value) = line
+                .split_once('=')
+                .ok_or_else(|| format!("tag line '{line}' is not key=value"))?;
+            let key = TagKey::parse(key.trim()).map_err(|e| format!("tags: {e}"))?;
+            Ok((key, value.trim().to_owned()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_tags;
+
+    #[test]
+    fn tags_are_key_value_lines() {
+        let tags = parse_tags("team = data\n\nowner=ana\n").unwrap();
+        assert_eq!(tags.len(), 2);
+        assert!(
+            parse_tags("no equals sign")
+                .unwrap_err()
+                .contains("key=value")
+        );
+    }
+}

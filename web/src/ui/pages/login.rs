@@ -1,0 +1,88 @@
+//! `GET /login`, `POST /login`, `POST /logout`. The form takes the server's token
+//! (`ORCH_AUTH_TOKEN`); the right one sets the signed session cookie (`session.rs`) and sends
+//! the browser on to `next` — a path on this site only, never another host. A wrong one is the
+//! form again, 401, with no hint of the token. Without a token configured there is nothing to
+//! log in to, and the form says so.
+
+use std::sync::Arc;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use chrono::Utc;
+use serde::Deserialize;
+
+use crate::ui::guard::{BrowserAuth, Viewer};
+use crate::ui::page::{PageError, PageQuery};
+use crate::ui::paths::local_path;
+use crate::ui::session::SessionKind;
+
+#[derive(Debug, Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    viewer: Viewer,
+    next: String,
+    error: Option<&'static str>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn form(viewer: Viewer, PageQuery(query): PageQuery<NextQuery>) -> LoginPage {
+    let next = query.next;
+    LoginPage {
+        viewer,
+        next: local_path(next.as_deref()).to_owned(),
+        error: None,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    token: String,
+    next: Option<String>,
+}
+
+pub async fn submit(
+    Extension(auth): Extension<Arc<BrowserAuth>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let next = local_path(form.next.as_deref()).to_owned();
+    let Some(token) = &auth.policy.token else {
+        return Ok(Redirect::to(&next).into_response());
+    };
+    if !token.matches(form.token.trim()) {
+        tracing::warn!("a login with a wrong token was refused");
+        let page = LoginPage {
+            viewer,
+            next,
+            error: Some("That is not this server's token."),
+        };
+        return Ok((StatusCode::UNAUTHORIZED, page).into_response());
+    }
+    let session = auth
+        .keys
+        .create(SessionKind::User, Utc::now())
+        .map_err(|e| PageError::internal(e.to_string()))?;
+    let cookie = auth.cookie(Some(&session), &headers);
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
+}
+
+/// `POST /logout`: forgets the cookie (a signed cookie cannot be revoked before its expiry;
+/// changing the token revokes them all).
+pub async fn logout(Extension(auth): Extension<Arc<BrowserAuth>>, headers: HeaderMap) -> Response {
+    let cookie = auth.cookie(None, &headers);
+    let to = if auth.policy.token.is_some() {
+        "/login"
+    } else {
+        "/"
+    };
+    ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
+}

@@ -15,6 +15,7 @@ api_tests!(
     forms_without_a_valid_csrf_token_are_refused,
     terminate_and_reexecute_buttons_act_on_the_run,
     schedule_toggles_switch_the_schedule,
+    sensors_are_listed_and_their_toggles_switch_them,
 );
 
 async fn launch_form_creates_a_queued_run_and_redirects_to_it(app: TestApp) {
@@ -207,6 +208,36 @@ async fn schedule_toggles_switch_the_schedule(app: TestApp) {
         .assert_contains("href=\"/schedules/nightly\"");
     browser
         .post("/schedules/nope/on", &[("csrf", &page.csrf())])
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+async fn sensors_are_listed_and_their_toggles_switch_them(app: TestApp) {
+    let browser = Browser::new(&app);
+    let page = browser.get("/schedules").await;
+    page.assert_contains("id=\"sensor-etl_failures\"")
+        .assert_contains("action=\"/sensors/etl_failures/off\"");
+    let reply = browser
+        .post("/sensors/etl_failures/off", &[("csrf", &page.csrf())])
+        .await;
+    reply.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(reply.location(), "/schedules");
+    let states = app.store.list_sensor_states().await.unwrap();
+    assert_eq!(states.len(), 1);
+    assert!(!states[0].enabled);
+    browser
+        .get("/schedules")
+        .await
+        .assert_contains("action=\"/sensors/etl_failures/on\"")
+        .assert_contains("(switched)");
+    // Without the CSRF token nothing changes.
+    browser
+        .post("/sensors/etl_failures/on", &[])
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    assert!(!app.store.list_sensor_states().await.unwrap()[0].enabled);
+    browser
+        .post("/sensors/nope/on", &[("csrf", &page.csrf())])
         .await
         .assert_status(StatusCode::NOT_FOUND);
 }

@@ -10,6 +10,7 @@ pub mod run;
 pub mod run_actions;
 pub mod runs;
 pub mod schedules;
+pub mod sensors;
 
 use chrono::Utc;
 use orchestrator::domain::Run;

@@ -1,5 +1,5 @@
 //! `GET /schedules`: every schedule in force — on/off toggle, cron, time zone, next tick and its
-//! latest ticks. `GET /schedules/{name}`: one schedule's ticks, a page at a time
+//! latest ticks — and the run-status sensors (`sensors.rs`). `GET /schedules/{name}`: one schedule's ticks, a page at a time
 //! (`?before=<tick time>`). `POST /schedules/{name}/on|off` switch it (303 back to the list).
 
 use askama::Template;
@@ -82,6 +82,7 @@ fn view(def: &ScheduleDef, states: &[ScheduleState], ticks: &[ScheduleTick]) -> 
 pub struct SchedulesPage {
     viewer: Viewer,
     schedules: Vec<ScheduleView>,
+    sensors: Vec<super::sensors::SensorView>,
 }
 
 pub async fn list(
@@ -97,7 +98,12 @@ pub async fn list(
             .await?;
         schedules.push(view(def, &states, &ticks));
     }
-    Ok(SchedulesPage { viewer, schedules })
+    let sensors = super::sensors::views(&state).await?;
+    Ok(SchedulesPage {
+        viewer,
+        schedules,
+        sensors,
+    })
 }
 
 fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s ScheduleDef, PageError> {

@@ -171,9 +171,12 @@ impl AlertSender {
             }
             PostOutcome::Transient { error, retry_after } => {
                 let attempts = alerts.iter().map(|a| a.attempts).max().unwrap_or(1);
+                // Waits count from the answer, not from when this turn began: a slow answer
+                // must not eat into the backoff or Retry-After.
+                let answered = Utc::now();
                 let wait = match retry_after {
                     Some(wait) => {
-                        self.store.pause_alerts(later(now, wait)).await?;
+                        self.store.pause_alerts(later(answered, wait)).await?;
                         wait
                     }
                     None => self.options.backoff.delay(attempts, backoff::random_unit()),
@@ -196,7 +199,7 @@ impl AlertSender {
                     count("failed", ids.len());
                 }
                 let outcome = DeliveryOutcome::Retry {
-                    at: later(now, wait),
+                    at: later(answered, wait),
                     error,
                 };
                 let ids: Vec<i64> = retried.iter().map(|a| a.id).collect();

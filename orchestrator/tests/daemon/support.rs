@@ -2,6 +2,9 @@
 //! instances (two daemon replicas' pools on one database), the definitions under test, and
 //! small readers.
 
+#[path = "../common/backends.rs"]
+pub mod backends;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -17,19 +20,13 @@ use sqlx::postgres::PgPoolOptions;
 /// calling module, generates `name::postgres` and `name::sqlite`: two stores with their own
 /// pools on one fresh database, as two daemon replicas would have.
 macro_rules! both_backends {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[sqlx::test(migrations = false)]
-            async fn postgres(pool: sqlx::PgPool) {
-                $crate::support::on_postgres(pool, super::$name).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $crate::support::on_sqlite(super::$name).await;
-            }
-        }
-    )+};
+    ($($name:ident),+ $(,)?) => {
+        $crate::support::backends::on_both_backends!(
+            $crate::support::on_postgres,
+            $crate::support::on_sqlite;
+            $($name),+
+        );
+    };
 }
 pub(crate) use both_backends;
 

@@ -5,6 +5,9 @@
 //! dropped after a passing test); SQLite tests get a fresh file in a temporary directory. Both
 //! stores are migrated by `RunStorage::migrate`, as `orch` does at start-up.
 
+#[path = "../common/backends.rs"]
+pub mod backends;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -21,19 +24,13 @@ use tempfile::TempDir;
 /// For each `async fn name(store: Arc<dyn RunStorage>)` of the calling module, generates
 /// `name::postgres` and `name::sqlite`.
 macro_rules! storage_tests {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[sqlx::test(migrations = false)]
-            async fn postgres(pool: sqlx::PgPool) {
-                $crate::support::on_postgres(pool, super::$name).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $crate::support::on_sqlite(super::$name).await;
-            }
-        }
-    )+};
+    ($($name:ident),+ $(,)?) => {
+        $crate::support::backends::on_both_backends!(
+            $crate::support::on_postgres,
+            $crate::support::on_sqlite;
+            $($name),+
+        );
+    };
 }
 pub(crate) use storage_tests;
 
@@ -41,19 +38,13 @@ pub(crate) use storage_tests;
 /// RunStorage>)`: two store instances with their own pools on one database, as two orch
 /// processes would have.
 macro_rules! two_store_tests {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[sqlx::test(migrations = false)]
-            async fn postgres(pool: sqlx::PgPool) {
-                $crate::support::on_postgres_twice(pool, super::$name).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $crate::support::on_sqlite_twice(super::$name).await;
-            }
-        }
-    )+};
+    ($($name:ident),+ $(,)?) => {
+        $crate::support::backends::on_both_backends!(
+            $crate::support::on_postgres_twice,
+            $crate::support::on_sqlite_twice;
+            $($name),+
+        );
+    };
 }
 pub(crate) use two_store_tests;
 

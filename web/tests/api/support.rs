@@ -2,6 +2,9 @@
 //! `#[sqlx::test]`, or a SQLite file in a temporary directory), requests sent through it with
 //! `oneshot` (no network), and runs in chosen states.
 
+#[path = "../../../orchestrator/tests/common/backends.rs"]
+pub mod backends;
+
 use std::future::Future;
 use std::sync::Arc;
 
@@ -24,19 +27,13 @@ use web::AppState;
 /// For each `async fn name(app: TestApp)` of the calling module, generates `name::postgres` and
 /// `name::sqlite`.
 macro_rules! api_tests {
-    ($($name:ident),+ $(,)?) => {$(
-        mod $name {
-            #[sqlx::test(migrations = false)]
-            async fn postgres(pool: sqlx::PgPool) {
-                $crate::support::on_postgres(pool, super::$name).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $crate::support::on_sqlite(super::$name).await;
-            }
-        }
-    )+};
+    ($($name:ident),+ $(,)?) => {
+        $crate::support::backends::on_both_backends!(
+            $crate::support::on_postgres,
+            $crate::support::on_sqlite;
+            $($name),+
+        );
+    };
 }
 pub(crate) use api_tests;
 

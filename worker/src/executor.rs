@@ -224,6 +224,7 @@ impl Worker {
                         .collect();
                     let step = StepRun {
                         run_id: run.id,
+                        job: run.job.clone(),
                         def: def.clone(),
                         config: config.clone(),
                         inputs: Arc::new(inputs),

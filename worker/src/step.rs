@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use orchestrator::definitions::{
-    AssetContext, AssetDef, AssetError, AssetOutput, EventSink, Inputs,
+    AssetCompute, AssetContext, AssetDef, AssetError, AssetOutput, EventSink, Inputs,
 };
-use orchestrator::domain::{EventKind, NewEvent, RunId};
+use orchestrator::domain::{EventKind, JobName, NewEvent, RunId};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -17,6 +17,7 @@ use crate::io_manager::IoManager;
 /// Everything one step needs.
 pub(crate) struct StepRun {
     pub run_id: RunId,
+    pub job: JobName,
     pub def: AssetDef,
     pub config: Arc<Value>,
     pub inputs: Arc<Inputs>,
@@ -80,8 +81,18 @@ pub(crate) async fn run_step(step: StepRun) -> Result<Arc<Value>, String> {
 /// One call of the asset function, in its own task so a panic becomes an error.
 async fn attempt_once(step: &StepRun, attempt: u32) -> Result<AssetOutput, AssetError> {
     let sink: Arc<dyn EventSink> = step.events.clone();
+    let compute = match &step.def.compute {
+        AssetCompute::Rust(compute) => compute.clone(),
+        // Skeleton: the command runner (`worker::command`) replaces this refusal.
+        AssetCompute::Command(_) => {
+            return Err(AssetError::fatal(
+                "command assets are not executed by this worker yet",
+            ));
+        }
+    };
     let ctx = AssetContext::new(
         step.run_id,
+        step.job.clone(),
         step.def.key.clone(),
         attempt,
         step.config.clone(),
@@ -89,7 +100,7 @@ async fn attempt_once(step: &StepRun, attempt: u32) -> Result<AssetOutput, Asset
         sink,
     );
     // A panic in asset code is caught here and becomes the step's error; the task goes on.
-    let attempt = std::panic::AssertUnwindSafe((step.def.compute)(ctx));
+    let attempt = std::panic::AssertUnwindSafe(compute(ctx));
     match futures::FutureExt::catch_unwind(attempt).await {
         Ok(result) => result,
         Err(payload) => Err(AssetError::fatal(format!(

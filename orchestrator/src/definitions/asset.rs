@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::command::CommandSpec;
 use super::context::AssetContext;
 use crate::domain::{AssetKey, Metadata};
 
@@ -118,15 +119,31 @@ pub type AssetFuture = Pin<Box<dyn Future<Output = Result<AssetOutput, AssetErro
 /// The compute function of an asset.
 pub type AssetFn = Arc<dyn Fn(AssetContext) -> AssetFuture + Send + Sync>;
 
-/// An asset: a key, its upstream assets, a description, a retry policy and the function that
-/// computes it from its upstream values.
+/// How an asset is computed: a Rust function in the worker's process, or an external command.
+#[derive(Clone)]
+pub enum AssetCompute {
+    Rust(AssetFn),
+    Command(CommandSpec),
+}
+
+impl fmt::Debug for AssetCompute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rust(_) => f.write_str("Rust(…)"),
+            Self::Command(spec) => f.debug_tuple("Command").field(spec).finish(),
+        }
+    }
+}
+
+/// An asset: a key, its upstream assets, a description, a retry policy and what computes it
+/// from its upstream values (a Rust function or a command).
 #[derive(Clone)]
 pub struct AssetDef {
     pub key: AssetKey,
     pub upstream: Vec<AssetKey>,
     pub description: String,
     pub retry: RetryPolicy,
-    pub compute: AssetFn,
+    pub compute: AssetCompute,
 }
 
 impl AssetDef {
@@ -139,6 +156,12 @@ impl AssetDef {
             retry: RetryPolicy::NONE,
         }
     }
+
+    /// Starts a command asset's definition (finish it with [`AssetDefBuilder::command`]); the
+    /// same builder as [`AssetDef::builder`].
+    pub fn command(key: &str) -> AssetDefBuilder {
+        Self::builder(key)
+    }
 }
 
 impl fmt::Debug for AssetDef {
@@ -148,7 +171,8 @@ impl fmt::Debug for AssetDef {
             .field("upstream", &self.upstream)
             .field("description", &self.description)
             .field("retry", &self.retry)
-            .finish_non_exhaustive()
+            .field("compute", &self.compute)
+            .finish()
     }
 }
 
@@ -183,6 +207,15 @@ impl AssetDefBuilder {
         F: Fn(AssetContext) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<AssetOutput, AssetError>> + Send + 'static,
     {
+        self.finish(AssetCompute::Rust(Arc::new(move |ctx| Box::pin(f(ctx)))))
+    }
+
+    /// Finishes the definition as a command asset: the worker runs `spec` as a child process.
+    pub fn command(self, spec: CommandSpec) -> Result<AssetDef, crate::domain::IdError> {
+        self.finish(AssetCompute::Command(spec))
+    }
+
+    fn finish(self, compute: AssetCompute) -> Result<AssetDef, crate::domain::IdError> {
         let upstream = self
             .upstream
             .iter()
@@ -193,7 +226,7 @@ impl AssetDefBuilder {
             upstream,
             description: self.description,
             retry: self.retry,
-            compute: Arc::new(move |ctx| Box::pin(f(ctx))),
+            compute,
         })
     }
 }

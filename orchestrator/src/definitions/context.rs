@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::asset::{AssetError, Inputs};
-use crate::domain::{AssetKey, EventKind, LogLevel, NewEvent, RunId};
+use crate::domain::{AssetKey, EventKind, JobName, LogLevel, NewEvent, PartitionScope, RunId};
 
 /// Receives the events an asset emits (log lines). Implementations must not block.
 pub trait EventSink: Send + Sync {
@@ -19,18 +19,22 @@ pub trait EventSink: Send + Sync {
 #[derive(Clone)]
 pub struct AssetContext {
     pub run_id: RunId,
+    pub job: JobName,
     pub asset: AssetKey,
     /// 1 for the first attempt.
     pub attempt: u32,
     /// The run config (job defaults overlaid with the launch's values).
     pub config: Arc<Value>,
     pub inputs: Arc<Inputs>,
+    /// The partition (or range) the run targets; the default (all `None`) when unpartitioned.
+    pub partition: PartitionScope,
     sink: Arc<dyn EventSink>,
 }
 
 impl AssetContext {
     pub fn new(
         run_id: RunId,
+        job: JobName,
         asset: AssetKey,
         attempt: u32,
         config: Arc<Value>,
@@ -39,12 +43,20 @@ impl AssetContext {
     ) -> Self {
         Self {
             run_id,
+            job,
             asset,
             attempt,
             config,
             inputs,
+            partition: PartitionScope::default(),
             sink,
         }
+    }
+
+    /// The same context for the partition (or range) `scope`.
+    pub fn with_partition(mut self, scope: PartitionScope) -> Self {
+        self.partition = scope;
+        self
     }
 
     /// The value of upstream asset `key`, deserialized.
@@ -97,6 +109,7 @@ impl fmt::Debug for AssetContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AssetContext")
             .field("run_id", &self.run_id)
+            .field("job", &self.job)
             .field("asset", &self.asset)
             .field("attempt", &self.attempt)
             .finish_non_exhaustive()

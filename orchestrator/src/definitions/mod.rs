@@ -3,6 +3,7 @@
 //! asset, a bad schedule with one naming the schedule.
 
 mod asset;
+mod command;
 mod context;
 pub mod cron;
 mod graph;
@@ -12,8 +13,10 @@ mod schedule;
 mod sensor;
 
 pub use asset::{
-    AssetDef, AssetDefBuilder, AssetError, AssetFn, AssetFuture, AssetOutput, Inputs, RetryPolicy,
+    AssetCompute, AssetDef, AssetDefBuilder, AssetError, AssetFn, AssetFuture, AssetOutput, Inputs,
+    RetryPolicy,
 };
+pub use command::CommandSpec;
 pub use context::{AssetContext, EventSink};
 pub use graph::AssetGraph;
 pub use job::JobDef;

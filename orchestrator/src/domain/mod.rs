@@ -4,6 +4,7 @@
 mod asset;
 mod event;
 mod ids;
+mod partition;
 mod queue;
 mod run;
 mod schedule;
@@ -13,6 +14,7 @@ mod status;
 pub use asset::{AssetSummary, Materialization};
 pub use event::{EventKind, EventRecord, LogLevel, Metadata, NewEvent};
 pub use ids::{AssetKey, IdError, JobName, RunId, ScheduleName, SensorName, TagKey};
+pub use partition::{PartitionRange, PartitionScope, TimeWindow};
 pub use queue::{InProgress, QueueLimits, TagLimit};
 pub use run::{NewRun, Run, RunFilter, Tags};
 pub use schedule::{

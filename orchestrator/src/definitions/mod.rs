@@ -10,6 +10,7 @@ mod graph;
 mod job;
 mod object_store;
 mod schedule;
+mod selection;
 mod sensor;
 
 pub use asset::{
@@ -22,6 +23,7 @@ pub use graph::AssetGraph;
 pub use job::JobDef;
 pub use object_store::{ObjectInfo, ObjectStore, ObjectStoreError, StoredObject};
 pub use schedule::{CatchUp, ScheduleDef, ScheduleDefBuilder};
+pub use selection::{AssetSelection, Reach, SelectionClause, SelectionError};
 pub use sensor::{SensorDef, SensorDefBuilder};
 
 use self::cron::CronError;

@@ -284,9 +284,10 @@ impl Worker {
         }
     }
 
-    /// For a run that executes only some steps (re-execution from failure), loads the outputs
-    /// of the unselected upstream steps from the parent run and stores them under this run, so a
-    /// chain of re-executions keeps finding them.
+    /// For a run that executes only some steps, loads the outputs of the unselected upstream
+    /// steps and stores them under this run, so a chain of re-executions keeps finding them:
+    /// from the parent run for a re-execution, else (a launched selection) from each asset's
+    /// latest materialization.
     async fn reuse_outputs(
         &self,
         run: &Run,
@@ -295,37 +296,38 @@ impl Worker {
         outputs: &mut BTreeMap<AssetKey, Arc<Value>>,
         events: &Arc<EventWriter>,
     ) -> Result<(), String> {
-        let needed: BTreeSet<AssetKey> = selected
-            .iter()
-            .flat_map(|k| job.graph().upstream_of(k).iter().cloned())
-            .filter(|k| !selected.contains(k))
-            .collect();
-        if needed.is_empty() {
-            return Ok(());
-        }
-        let Some(parent) = run.parent_run_id else {
-            return Err(format!(
-                "the run selects only some steps but has no parent run to take the outputs of {} from",
-                needed
-                    .iter()
-                    .map(AssetKey::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        };
-        for key in needed {
-            let value = self.io.load_output(parent, &key).await.map_err(|e| {
-                format!("{key}: the output of parent run {parent} is not available: {e}")
+        let selected: Vec<AssetKey> = selected.iter().cloned().collect();
+        for key in orchestrator::run_control::upstream_outside(job, &selected) {
+            let (from, whose) = match run.parent_run_id {
+                Some(parent) => (parent, "the parent run"),
+                None => match self.store.asset_history(&key, None, 1).await {
+                    Ok(latest) => match latest.first() {
+                        Some(m) => (m.run_id, "its latest materialization"),
+                        None => {
+                            return Err(format!(
+                                "{key}: the selection needs its output, but it was never materialized"
+                            ));
+                        }
+                    },
+                    Err(e) => {
+                        return Err(format!(
+                            "{key}: cannot read its latest materialization: {e}"
+                        ));
+                    }
+                },
+            };
+            let value = self.io.load_output(from, &key).await.map_err(|e| {
+                format!("{key}: the output of run {from} ({whose}) is not available: {e}")
             })?;
             let stored = self
                 .io
                 .store_output(run.id, &key, &value)
                 .await
-                .map_err(|e| format!("{key}: could not copy the parent run's output: {e}"))?;
+                .map_err(|e| format!("{key}: could not copy the output of run {from}: {e}"))?;
             events.emit(NewEvent::step(
                 &key,
                 EventKind::StepOutputReused {
-                    from_run: parent.to_string(),
+                    from_run: from.to_string(),
                     location: stored.uri,
                 },
             ));

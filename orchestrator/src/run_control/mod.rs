@@ -4,9 +4,11 @@
 
 pub mod cancel;
 pub mod reexecute;
+pub mod select;
 
 pub use cancel::{CancelAction, CancelError, CancelOutcome, cancel_run};
 pub use reexecute::{
     PARENT_RUN_TAG, ROOT_RUN_TAG, ReexecuteError, ReexecuteFrom, Reexecution, plan_reexecution,
     reexecute, steps_that_did_not_succeed,
 };
+pub use select::{SelectError, check_selection, plan_selection, upstream_outside};

@@ -19,6 +19,7 @@ use worker::object_store::LocalStore;
 use worker::{IoManager, Worker};
 
 mod cancel;
+mod selection;
 
 struct Harness {
     _dir: tempfile::TempDir,

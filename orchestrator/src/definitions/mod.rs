@@ -6,6 +6,7 @@ mod asset;
 mod command;
 mod context;
 pub mod cron;
+mod freshness;
 mod graph;
 mod job;
 mod object_store;
@@ -19,6 +20,9 @@ pub use asset::{
 };
 pub use command::CommandSpec;
 pub use context::{AssetContext, EventSink};
+pub use freshness::{
+    Freshness, FreshnessError, FreshnessPolicy, FreshnessState, evaluate as evaluate_freshness,
+};
 pub use graph::AssetGraph;
 pub use job::JobDef;
 pub use object_store::{ObjectInfo, ObjectStore, ObjectStoreError, StoredObject};

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod coordinator;
+pub mod freshness;
 pub mod liveness;
 pub mod monitor;
 pub mod observer;
@@ -24,6 +25,7 @@ use crate::launcher::Launcher;
 use crate::storage::RunStorage;
 
 pub use coordinator::Coordinator;
+pub use freshness::FreshnessEvaluator;
 pub use liveness::Liveness;
 pub use monitor::Monitor;
 pub use observer::RunObserver;
@@ -187,8 +189,10 @@ impl Daemon {
                 ),
             }
         };
+        let freshness = FreshnessEvaluator::new(self.store.clone(), &self.definitions);
         tokio::join!(
             coordinator.run(shutdown.clone()),
+            freshness.run(shutdown.clone()),
             monitor.run(shutdown.clone()),
             scheduler.run(shutdown.clone()),
             retention,

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::command::CommandSpec;
 use super::context::AssetContext;
+use super::freshness::FreshnessPolicy;
 use crate::domain::{AssetKey, Metadata};
 
 /// What an asset function returns: the value handed to downstream assets (persisted by the IO
@@ -144,6 +145,8 @@ pub struct AssetDef {
     pub description: String,
     pub retry: RetryPolicy,
     pub compute: AssetCompute,
+    /// How recent its latest materialization must be; the daemon watches it.
+    pub freshness: Option<FreshnessPolicy>,
 }
 
 impl AssetDef {
@@ -154,6 +157,7 @@ impl AssetDef {
             upstream: Vec::new(),
             description: String::new(),
             retry: RetryPolicy::NONE,
+            freshness: None,
         }
     }
 
@@ -172,6 +176,7 @@ impl fmt::Debug for AssetDef {
             .field("description", &self.description)
             .field("retry", &self.retry)
             .field("compute", &self.compute)
+            .field("freshness", &self.freshness)
             .finish()
     }
 }
@@ -183,6 +188,7 @@ pub struct AssetDefBuilder {
     upstream: Vec<String>,
     description: String,
     retry: RetryPolicy,
+    freshness: Option<FreshnessPolicy>,
 }
 
 impl AssetDefBuilder {
@@ -198,6 +204,12 @@ impl AssetDefBuilder {
 
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Watches the asset's freshness with `policy`.
+    pub fn freshness(mut self, policy: FreshnessPolicy) -> Self {
+        self.freshness = Some(policy);
         self
     }
 
@@ -227,6 +239,7 @@ impl AssetDefBuilder {
             description: self.description,
             retry: self.retry,
             compute,
+            freshness: self.freshness,
         })
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::cron::{Cron, CronError};
+pub use crate::domain::FreshnessState;
 
 /// A freshness policy of an asset.
 #[derive(Debug, Clone)]
@@ -60,27 +61,6 @@ impl FreshnessPolicy {
             cron: Box::new(Cron::parse(expression, timezone)?),
             warn,
         })
-    }
-}
-
-/// How fresh an asset is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum FreshnessState {
-    Fresh,
-    Warn,
-    Overdue,
-    /// Never materialized: nothing to judge yet.
-    Unknown,
-}
-
-impl FreshnessState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fresh => "FRESH",
-            Self::Warn => "WARN",
-            Self::Overdue => "OVERDUE",
-            Self::Unknown => "UNKNOWN",
-        }
     }
 }
 

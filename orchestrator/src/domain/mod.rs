@@ -3,6 +3,7 @@
 
 mod asset;
 mod event;
+mod freshness;
 mod ids;
 mod partition;
 mod queue;
@@ -13,6 +14,7 @@ mod status;
 
 pub use asset::{AssetSummary, Materialization};
 pub use event::{EventKind, EventRecord, LogLevel, Metadata, NewEvent};
+pub use freshness::{AssetFreshness, FreshnessChange, FreshnessState, UnknownFreshnessState};
 pub use ids::{AssetKey, IdError, JobName, RunId, ScheduleName, SensorName, TagKey};
 pub use partition::{PartitionRange, PartitionScope, TimeWindow};
 pub use queue::{InProgress, QueueLimits, TagLimit};

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod browse;
 mod changes;
+pub mod freshness;
 pub mod observe;
 mod postgres;
 pub mod queue;
@@ -25,6 +26,7 @@ use async_trait::async_trait;
 pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
 pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
+pub use freshness::{FreshnessStorage, NewFreshnessChange};
 pub use observe::{ObserveStorage, PoolStats};
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
@@ -95,6 +97,7 @@ pub trait RunStorage:
     + AlertStorage
     + ObserveStorage
     + BrowseStorage
+    + FreshnessStorage
     + Send
     + Sync
     + Debug

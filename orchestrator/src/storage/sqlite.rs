@@ -12,6 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use super::alerts::shared_alert_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes};
+use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
@@ -78,6 +79,7 @@ shared_schedule_storage!(SqliteStore, sqlx::Sqlite);
 shared_sensor_storage!(SqliteStore, sqlx::Sqlite);
 shared_alert_storage!(SqliteStore, sqlx::Sqlite);
 shared_browse_storage!(SqliteStore, sqlx::Sqlite);
+shared_freshness_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.

@@ -15,5 +15,6 @@ mod slack;
 mod support;
 
 mod alerts;
+mod freshness;
 mod loops;
 mod scheduler;

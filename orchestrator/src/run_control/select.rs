@@ -40,6 +40,15 @@ pub fn upstream_outside(job: &JobDef, selected: &[AssetKey]) -> BTreeSet<AssetKe
         .collect()
 }
 
+fn resolve(job: &JobDef, selection: &AssetSelection) -> Result<Vec<AssetKey>, SelectError> {
+    selection
+        .resolve(job.graph())
+        .map_err(|source| SelectError::Selection {
+            job: job.name.clone(),
+            source,
+        })
+}
+
 /// The steps `selection` chooses in `job` (dependency order), or `None` when it chooses every
 /// asset (a plain run), refusing it when an unselected upstream has no materialization
 /// (`latest` gives an asset's latest materializing run).
@@ -48,12 +57,7 @@ pub fn plan_selection(
     selection: &AssetSelection,
     latest: impl Fn(&AssetKey) -> Option<RunId>,
 ) -> Result<Option<Vec<AssetKey>>, SelectError> {
-    let selected = selection
-        .resolve(job.graph())
-        .map_err(|source| SelectError::Selection {
-            job: job.name.clone(),
-            source,
-        })?;
+    let selected = resolve(job, selection)?;
     if selected.len() == job.graph().order().len() {
         return Ok(None);
     }
@@ -76,12 +80,7 @@ pub async fn check_selection(
     job: &JobDef,
     selection: &AssetSelection,
 ) -> Result<Option<Vec<AssetKey>>, SelectError> {
-    let resolved = selection
-        .resolve(job.graph())
-        .map_err(|source| SelectError::Selection {
-            job: job.name.clone(),
-            source,
-        })?;
+    let resolved = resolve(job, selection)?;
     let mut latest = std::collections::BTreeMap::new();
     for key in upstream_outside(job, &resolved) {
         if let Some(m) = store.asset_history(&key, None, 1).await?.into_iter().next() {

@@ -24,6 +24,8 @@ pub struct RunJson {
     pub heartbeat_at: Option<String>,
     /// The launcher's handle on the worker (e.g. `{"kind": "local", "pid": …, "log": …}`).
     pub worker: Option<Value>,
+    /// How many of the run's asset checks failed.
+    pub checks_failed: u32,
 }
 
 impl From<&Run> for RunJson {
@@ -49,6 +51,7 @@ impl From<&Run> for RunJson {
             duration_ms: run.duration().map(|d| d.num_milliseconds()),
             heartbeat_at: run.heartbeat_at.map(|t| t.to_rfc3339()),
             worker: run.worker.clone(),
+            checks_failed: run.checks_failed,
         }
     }
 }

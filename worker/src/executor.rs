@@ -13,9 +13,10 @@ use tokio::task::{Id as TaskId, JoinSet};
 use tracing::Instrument;
 
 use crate::cancel::Cancellation;
+use crate::checks::{StepEnd, run_step_with_checks};
 use crate::event_writer::{EventObserver, EventWriter};
 use crate::io_manager::IoManager;
-use crate::step::{StepRun, run_step};
+use crate::step::StepRun;
 
 /// Why a run could not be executed at all (as opposed to a run that executed and failed).
 #[derive(Debug, thiserror::Error)]
@@ -190,13 +191,15 @@ impl Worker {
         let config = Arc::new(run.config.clone());
         let mut failures: Vec<String> = Vec::new();
         let mut blocked: BTreeSet<AssetKey> = BTreeSet::new();
+        // Steps that materialized but whose blocking check failed, with the check.
+        let mut check_blocked: BTreeMap<AssetKey, String> = BTreeMap::new();
         let mut pending: Vec<AssetKey> = graph
             .order()
             .iter()
             .filter(|k| selected.contains(*k))
             .cloned()
             .collect();
-        let mut running: JoinSet<(AssetKey, Result<Arc<Value>, String>)> = JoinSet::new();
+        let mut running: JoinSet<(AssetKey, StepEnd)> = JoinSet::new();
         let mut in_flight = InFlight::new();
         loop {
             if cancellation.is_canceled() {
@@ -207,12 +210,13 @@ impl Worker {
             for key in pending {
                 let upstream = graph.upstream_of(&key);
                 if let Some(bad) = upstream.iter().find(|u| blocked.contains(*u)) {
-                    events.emit(NewEvent::step(
-                        &key,
-                        EventKind::StepSkipped {
-                            reason: format!("upstream step '{bad}' did not succeed"),
-                        },
-                    ));
+                    let reason = match check_blocked.get(bad) {
+                        Some(check) => {
+                            format!("upstream asset '{bad}' failed its blocking check '{check}'")
+                        }
+                        None => format!("upstream step '{bad}' did not succeed"),
+                    };
+                    events.emit(NewEvent::step(&key, EventKind::StepSkipped { reason }));
                     blocked.insert(key);
                 } else if upstream.iter().all(|u| outputs.contains_key(u)) {
                     let Some(def) = job.asset(&key) else {
@@ -235,7 +239,7 @@ impl Worker {
                     let task = running.spawn(
                         {
                             let key = key.clone();
-                            async move { (key, run_step(step).await) }
+                            async move { (key, run_step_with_checks(step).await) }
                         }
                         .in_current_span(),
                     );
@@ -254,11 +258,16 @@ impl Worker {
                 break;
             };
             match joined {
-                Ok((task, (key, Ok(value)))) => {
+                Ok((task, (key, StepEnd::Done(value)))) => {
                     in_flight.remove(&task);
                     outputs.insert(key, value);
                 }
-                Ok((task, (key, Err(message)))) => {
+                Ok((task, (key, StepEnd::Blocked { check }))) => {
+                    in_flight.remove(&task);
+                    blocked.insert(key.clone());
+                    check_blocked.insert(key, check);
+                }
+                Ok((task, (key, StepEnd::Failed(message)))) => {
                     in_flight.remove(&task);
                     failures.push(message);
                     blocked.insert(key);
@@ -340,7 +349,7 @@ impl Worker {
 /// Stops the steps in flight: each is aborted at its next await point and records
 /// `STEP_CANCELED`; a step that finished before the abort took keeps the outcome it recorded.
 async fn stop_steps(
-    mut running: JoinSet<(AssetKey, Result<Arc<Value>, String>)>,
+    mut running: JoinSet<(AssetKey, StepEnd)>,
     mut in_flight: InFlight,
     events: &Arc<EventWriter>,
     cancellation: &Cancellation,

@@ -10,6 +10,7 @@
 //! The worker talks to storage only; it knows nothing of the daemon, HTTP or the CLI.
 
 mod cancel;
+mod checks;
 mod ending;
 mod event_writer;
 mod executor;

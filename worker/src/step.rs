@@ -15,6 +15,7 @@ use crate::event_writer::EventWriter;
 use crate::io_manager::IoManager;
 
 /// Everything one step needs.
+#[derive(Clone)]
 pub(crate) struct StepRun {
     pub run_id: RunId,
     pub job: JobName,

@@ -26,6 +26,9 @@ pub struct ListArgs {
     /// Runs older than this run id (the cursor of the next page).
     #[arg(long)]
     pub before: Option<String>,
+    /// Only runs with at least one failed asset check.
+    #[arg(long)]
+    pub checks_failed: bool,
     /// At most this many runs (at most 1000).
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
@@ -66,6 +69,7 @@ impl ListArgs {
             status,
             job,
             tag,
+            checks_failed: self.checks_failed,
             before,
             limit: self.limit.max(1),
         })
@@ -90,8 +94,13 @@ pub async fn list(settings: &Settings, args: &ListArgs) -> Result<ExitCode, CliE
             .duration()
             .map(|d| format!("{} ms", d.num_milliseconds()))
             .unwrap_or_else(|| "-".into());
+        let checks = match run.checks_failed {
+            0 => String::new(),
+            1 => "  1 check failed".to_owned(),
+            n => format!("  {n} checks failed"),
+        };
         println!(
-            "{:<36}  {:<24} {:<9} {:<25} {duration}",
+            "{:<36}  {:<24} {:<9} {:<25} {duration}{checks}",
             run.id.to_string(),
             run.job.as_str(),
             run.status.as_str(),
@@ -174,6 +183,18 @@ fn detail(kind: &EventKind) -> String {
         }
         EventKind::AssetMaterialization { metadata, .. } => describe(metadata),
         EventKind::Log { level, message } => format!("[{level:?}] {message}"),
+        EventKind::AssetCheckEvaluation {
+            check,
+            passed,
+            severity,
+            metadata,
+            ..
+        } => match passed {
+            true => format!("{check} passed {}", describe(metadata)),
+            false => format!("{check} failed ({severity}) {}", describe(metadata)),
+        }
+        .trim_end()
+        .to_owned(),
         _ => String::new(),
     }
 }

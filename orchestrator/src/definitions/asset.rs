@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::check::AssetCheckDef;
 use super::command::CommandSpec;
 use super::context::AssetContext;
 use super::freshness::FreshnessPolicy;
@@ -147,6 +148,8 @@ pub struct AssetDef {
     pub compute: AssetCompute,
     /// How recent its latest materialization must be; the daemon watches it.
     pub freshness: Option<FreshnessPolicy>,
+    /// Checks run right after the asset materializes.
+    pub checks: Vec<AssetCheckDef>,
 }
 
 impl AssetDef {
@@ -158,6 +161,7 @@ impl AssetDef {
             description: String::new(),
             retry: RetryPolicy::NONE,
             freshness: None,
+            checks: Vec::new(),
         }
     }
 
@@ -177,6 +181,7 @@ impl fmt::Debug for AssetDef {
             .field("retry", &self.retry)
             .field("compute", &self.compute)
             .field("freshness", &self.freshness)
+            .field("checks", &self.checks)
             .finish()
     }
 }
@@ -189,6 +194,7 @@ pub struct AssetDefBuilder {
     description: String,
     retry: RetryPolicy,
     freshness: Option<FreshnessPolicy>,
+    checks: Vec<AssetCheckDef>,
 }
 
 impl AssetDefBuilder {
@@ -204,6 +210,12 @@ impl AssetDefBuilder {
 
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Adds a check, run right after the asset materializes.
+    pub fn check(mut self, check: AssetCheckDef) -> Self {
+        self.checks.push(check);
         self
     }
 
@@ -240,6 +252,7 @@ impl AssetDefBuilder {
             retry: self.retry,
             compute,
             freshness: self.freshness,
+            checks: self.checks,
         })
     }
 }

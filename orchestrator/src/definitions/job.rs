@@ -41,6 +41,17 @@ impl JobDef {
             .map(|a| (a.key.clone(), a.upstream.clone()))
             .collect();
         let graph = AssetGraph::new(&name, &nodes)?;
+        for asset in &assets {
+            for (i, check) in asset.checks.iter().enumerate() {
+                if asset.checks[..i].iter().any(|c| c.name == check.name) {
+                    return Err(DefinitionError::DuplicateCheck {
+                        job: name,
+                        asset: asset.key.clone(),
+                        check: check.name.clone(),
+                    });
+                }
+            }
+        }
         Ok(Self {
             name,
             description: description.to_owned(),

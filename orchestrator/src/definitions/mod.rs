@@ -3,6 +3,7 @@
 //! asset, a bad schedule with one naming the schedule.
 
 mod asset;
+mod check;
 mod command;
 mod context;
 pub mod cron;
@@ -18,6 +19,7 @@ pub use asset::{
     AssetCompute, AssetDef, AssetDefBuilder, AssetError, AssetFn, AssetFuture, AssetOutput, Inputs,
     RetryPolicy,
 };
+pub use check::{AssetCheckDef, AssetCheckDefBuilder, CheckFn, CheckFuture};
 pub use command::CommandSpec;
 pub use context::{AssetContext, EventSink};
 pub use freshness::{
@@ -55,6 +57,12 @@ pub enum DefinitionError {
     Cycle { job: JobName, cycle: Vec<AssetKey> },
     #[error("job '{0}' is defined twice")]
     DuplicateJob(JobName),
+    #[error("job '{job}': asset '{asset}' has two checks named '{check}'")]
+    DuplicateCheck {
+        job: JobName,
+        asset: AssetKey,
+        check: String,
+    },
     #[error("schedule '{schedule}': {source}")]
     ScheduleCron {
         schedule: ScheduleName,

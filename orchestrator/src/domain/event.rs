@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{AssetKey, RunId, RunStatus};
+use super::{AssetKey, CheckSeverity, RunId, RunStatus};
 
 /// Metadata attached to a materialization: `uri`, `size_bytes`, `count`, …
 pub type Metadata = BTreeMap<String, Value>;
@@ -75,6 +75,14 @@ pub enum EventKind {
         level: LogLevel,
         message: String,
     },
+    /// A check's verdict on the asset `asset` (the step's own asset, or one it reported).
+    AssetCheckEvaluation {
+        asset: AssetKey,
+        check: String,
+        passed: bool,
+        severity: CheckSeverity,
+        metadata: Metadata,
+    },
 }
 
 impl EventKind {
@@ -98,6 +106,7 @@ impl EventKind {
             Self::StepOutputReused { .. } => "STEP_OUTPUT_REUSED",
             Self::AssetMaterialization { .. } => "ASSET_MATERIALIZATION",
             Self::Log { .. } => "LOG",
+            Self::AssetCheckEvaluation { .. } => "ASSET_CHECK_EVALUATION",
         }
     }
 
@@ -186,6 +195,13 @@ mod tests {
             EventKind::Log {
                 level: LogLevel::Info,
                 message: "m".into(),
+            },
+            EventKind::AssetCheckEvaluation {
+                asset: AssetKey::parse("a").unwrap(),
+                check: "has_rows".into(),
+                passed: false,
+                severity: CheckSeverity::Warn,
+                metadata: Metadata::new(),
             },
         ];
         for kind in kinds {

@@ -2,6 +2,7 @@
 //! IO: nothing in here knows about SQL, HTTP or processes.
 
 mod asset;
+mod check;
 mod event;
 mod freshness;
 mod ids;
@@ -13,6 +14,7 @@ mod sensor;
 mod status;
 
 pub use asset::{AssetSummary, Materialization};
+pub use check::{CheckResult, CheckSeverity};
 pub use event::{EventKind, EventRecord, LogLevel, Metadata, NewEvent};
 pub use freshness::{AssetFreshness, FreshnessChange, FreshnessState, UnknownFreshnessState};
 pub use ids::{AssetKey, IdError, JobName, RunId, ScheduleName, SensorName, TagKey};

@@ -105,6 +105,7 @@ mod tests {
             updated_at: now,
             heartbeat_at: None,
             worker: None,
+            checks_failed: 0,
         }
     }
 

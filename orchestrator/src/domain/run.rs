@@ -31,6 +31,8 @@ pub struct Run {
     pub heartbeat_at: Option<DateTime<Utc>>,
     /// The launcher's handle on the worker (launcher-specific JSON), once launched.
     pub worker: Option<Value>,
+    /// How many of its asset checks failed (a run can end SUCCESS with failed checks).
+    pub checks_failed: u32,
 }
 
 impl Run {
@@ -82,6 +84,8 @@ pub struct RunFilter {
     pub status: Option<RunStatus>,
     pub job: Option<JobName>,
     pub tag: Option<(TagKey, String)>,
+    /// Only runs with at least one failed asset check.
+    pub checks_failed: bool,
     pub before: Option<RunId>,
     pub limit: u32,
 }

@@ -30,13 +30,14 @@ pub(crate) struct RunRow {
     pub updated_at: DateTime<Utc>,
     pub heartbeat_at: Option<DateTime<Utc>>,
     pub worker: Option<Json<Value>>,
+    pub checks_failed: i32,
 }
 
 /// The column list [`RunRow`] decodes, as a literal so statements stay `&'static str`.
 macro_rules! run_columns {
     () => {
         "id, job, status, config, tags, parent_run_id, step_selection, \
-         created_at, started_at, ended_at, updated_at, heartbeat_at, worker"
+         created_at, started_at, ended_at, updated_at, heartbeat_at, worker, checks_failed"
     };
 }
 pub(crate) use run_columns;
@@ -78,6 +79,7 @@ impl TryFrom<RunRow> for Run {
             ended_at: row.ended_at,
             updated_at: row.updated_at,
             heartbeat_at: row.heartbeat_at,
+            checks_failed: u32::try_from(row.checks_failed).unwrap_or(0),
             worker: row.worker.map(|Json(w)| w),
         })
     }

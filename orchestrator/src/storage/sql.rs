@@ -54,6 +54,9 @@ macro_rules! shared_storage {
                 if let Some(before) = filter.before {
                     q.push(" AND id < ").push_bind(before.as_uuid());
                 }
+                if filter.checks_failed {
+                    q.push(" AND checks_failed > 0");
+                }
                 if let Some((key, value)) = &filter.tag {
                     q.push(" AND EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.key = ")
                         .push_bind(key.as_str().to_owned())
@@ -236,7 +239,7 @@ macro_rules! shared_storage {
             .bind(p4)
             .fetch_optional(&mut **tx)
             .await?;
-            let Some(row) = row else {
+            let Some(mut row) = row else {
                 let current: Option<String> =
                     sqlx::query_scalar("SELECT status FROM runs WHERE id = $1")
                         .bind(id.as_uuid())
@@ -263,7 +266,8 @@ macro_rules! shared_storage {
                 .execute(&mut **tx)
                 .await?;
             }
-            insert_events_and_catalog(tx, id, events).await?;
+            // The row was read before these events; count their failed checks into it.
+            row.checks_failed += insert_events_and_catalog(tx, id, events).await?;
             let event = $crate::domain::NewEvent::run($crate::domain::EventKind::for_status(
                 to,
                 message.map(str::to_owned),
@@ -272,13 +276,14 @@ macro_rules! shared_storage {
             Ok(row)
         }
 
-        /// Inserts `events` in order and brings the asset catalog up to date with their
-        /// materializations.
+        /// Inserts `events` in order, brings the asset catalog up to date with their
+        /// materializations and the run's count of failed checks with their check evaluations;
+        /// returns how many failed checks they added.
         async fn insert_events_and_catalog(
             tx: &mut sqlx::Transaction<'_, $db>,
             run: $crate::domain::RunId,
             events: &[$crate::domain::NewEvent],
-        ) -> Result<(), $crate::storage::StorageError> {
+        ) -> Result<i32, $crate::storage::StorageError> {
             let mut materialized = Vec::new();
             for chunk in events.chunks(500) {
                 let ids = insert_events_batch(&mut *tx, run, chunk).await?;
@@ -292,7 +297,19 @@ macro_rules! shared_storage {
                 (a.kind.asset_key(), a_id).cmp(&(b.kind.asset_key(), b_id))
             });
             upsert_assets(&mut *tx, run, &materialized).await?;
-            Ok(())
+            let failed_checks = events
+                .iter()
+                .filter(|e| matches!(e.kind, $crate::domain::EventKind::AssetCheckEvaluation { passed: false, .. }))
+                .count();
+            let failed_checks = i32::try_from(failed_checks).unwrap_or(i32::MAX);
+            if failed_checks > 0 {
+                sqlx::query("UPDATE runs SET checks_failed = checks_failed + $1 WHERE id = $2")
+                    .bind(failed_checks)
+                    .bind(run.as_uuid())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(failed_checks)
         }
 
         /// Inserts one event and returns its id.

@@ -13,6 +13,7 @@ mod support;
 
 mod assets;
 mod browse;
+mod checks;
 mod concurrent_writes;
 mod ending;
 mod events;

@@ -27,6 +27,8 @@ pub struct ListQuery {
     /// The `next` cursor of the previous page.
     pub(crate) before: Option<String>,
     pub(crate) limit: Option<u32>,
+    /// `true`: only runs with failed asset checks.
+    pub(crate) checks_failed: Option<bool>,
 }
 
 impl ListQuery {
@@ -54,6 +56,7 @@ impl ListQuery {
             status,
             job,
             tag,
+            checks_failed: self.checks_failed.unwrap_or(false),
             before,
             limit,
         })

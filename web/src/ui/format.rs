@@ -84,6 +84,26 @@ pub fn event_summary(kind: &EventKind) -> String {
                 .unwrap_or_default();
             format!("[{level}] {message}")
         }
+        EventKind::AssetCheckEvaluation {
+            asset,
+            check,
+            passed,
+            severity,
+            metadata,
+        } => {
+            let verdict = if *passed {
+                "passed".to_owned()
+            } else {
+                format!("failed ({severity})")
+            };
+            let pairs: Vec<String> = metadata
+                .iter()
+                .map(|(k, v)| format!("{k}={}", scalar(v)))
+                .collect();
+            format!("{asset} check {check} {verdict} {}", pairs.join(" "))
+                .trim_end()
+                .to_owned()
+        }
     }
 }
 
@@ -95,6 +115,14 @@ pub fn event_class(kind: &EventKind) -> &'static str {
             orchestrator::domain::LogLevel::Error => "ev-error",
             orchestrator::domain::LogLevel::Warn => "ev-warn",
             _ => "ev-log",
+        },
+        EventKind::AssetCheckEvaluation {
+            passed: false,
+            severity,
+            ..
+        } => match severity {
+            orchestrator::domain::CheckSeverity::Error => "ev-error",
+            orchestrator::domain::CheckSeverity::Warn => "ev-warn",
         },
         EventKind::StepUpRetry { .. } | EventKind::RunCanceled { .. } => "ev-warn",
         EventKind::RunSuccess | EventKind::StepSuccess { .. } => "ev-ok",

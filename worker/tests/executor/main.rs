@@ -19,6 +19,7 @@ use worker::object_store::LocalStore;
 use worker::{IoManager, Worker};
 
 mod cancel;
+mod checks;
 mod selection;
 
 struct Harness {

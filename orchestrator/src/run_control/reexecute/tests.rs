@@ -54,6 +54,7 @@ fn parent(status: RunStatus, selection: Option<&[&str]>) -> Run {
         updated_at: now,
         heartbeat_at: None,
         worker: None,
+        checks_failed: 0,
     }
 }
 

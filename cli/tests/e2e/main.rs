@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod browser;
+mod checks;
 mod control;
 mod failures;
 mod kubernetes;

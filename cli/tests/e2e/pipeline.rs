@@ -30,6 +30,20 @@ fn assert_succeeded(run: &Value, run_id: &str) -> Value {
         .map(|e| e["type"].as_str().expect("event type"))
         .collect();
     assert_eq!(types, ["RUN_STARTING", "RUN_START", "RUN_SUCCESS"]);
+    let checks: Vec<(&Value, &Value)> =
+        events_of(run, "ASSET_CHECK_EVALUATION", Some("fetch_data"))
+            .iter()
+            .map(|e| (&e["check"], &e["passed"]))
+            .collect();
+    assert_eq!(
+        checks,
+        [
+            (&"has_posts".into(), &true.into()),
+            (&"titles_present".into(), &true.into())
+        ],
+        "{run:#}"
+    );
+    assert_eq!(run["checks_failed"], 0);
     let materializations = events_of(run, "ASSET_MATERIALIZATION", Some("store_to_s3"));
     assert_eq!(materializations.len(), 1, "{run:#}");
     assert_eq!(materializations[0]["asset_key"], "store_to_s3");

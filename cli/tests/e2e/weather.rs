@@ -207,6 +207,12 @@ async fn weather_job_on_postgres_and_s3_writes_one_json_line_per_location() {
     let fetch = &events_of(&run, "ASSET_MATERIALIZATION", Some("fetch_weather"))[0]["metadata"];
     assert_eq!(fetch["fetched"], 2);
     assert_eq!(fetch["failed_locations"], serde_json::json!([]));
+    let check = &events_of(&run, "ASSET_CHECK_EVALUATION", Some("transform_weather"))[0];
+    assert_eq!(
+        (&check["check"], &check["passed"]),
+        (&"all_locations".into(), &true.into())
+    );
+    assert_eq!(run["checks_failed"], 0);
 
     // The key is nowhere: not in what orch printed (debug logs included), not in the run as
     // shown, not in any stored event, run config or step output.
@@ -248,6 +254,15 @@ async fn a_failing_location_is_recorded_and_the_others_kept_unless_all_or_nothin
     let fetch = &events_of(&run, "ASSET_MATERIALIZATION", Some("fetch_weather"))[0]["metadata"];
     assert_eq!(fetch["failed_locations"], serde_json::json!(["Nowhere"]));
     assert_eq!(fetch["fetched"], 2);
+    // The check names the location that produced no record; the run still succeeds.
+    let check = &events_of(&run, "ASSET_CHECK_EVALUATION", Some("transform_weather"))[0];
+    assert_eq!(check["check"], "all_locations");
+    assert_eq!(check["passed"], false);
+    assert_eq!(
+        check["metadata"]["missing_locations"],
+        serde_json::json!(["Nowhere"])
+    );
+    assert_eq!(run["checks_failed"], 1);
     let nowhere = api
         .requests()
         .iter()

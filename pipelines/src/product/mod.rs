@@ -2,6 +2,7 @@
 //! `store_to_s3`. Its output (the JSON object and its key layout) matches the Dagster version
 //! exactly, so downstream consumers need no change.
 
+mod checks;
 mod fetch;
 mod process;
 mod store;
@@ -29,6 +30,8 @@ pub fn product_pipeline_job(resources: &PipelineResources) -> Result<JobDef, Def
     let fetch_data = AssetDef::builder("fetch_data")
         .description("GET a JSON array of posts from the product API (or a file:// URL).")
         .retry(retry)
+        .check(checks::has_posts()?)
+        .check(checks::titles_present()?)
         .compute(move |ctx| fetch::fetch_data(http.clone(), ctx))?;
     let process_data = AssetDef::builder("process_data")
         .upstream(&["fetch_data"])

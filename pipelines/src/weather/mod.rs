@@ -4,6 +4,7 @@
 //! `orchestrator::products`'s, shared with the readers). `weather_product_schedule` runs it
 //! every six hours.
 
+mod checks;
 mod config;
 mod fetch;
 mod transform;
@@ -38,6 +39,7 @@ pub fn weather_product_job(resources: &PipelineResources) -> Result<JobDef, Defi
     let transform_weather = AssetDef::builder("transform_weather")
         .upstream(&["fetch_weather"])
         .description("One clean record per location; malformed answers rejected with the reason.")
+        .check(checks::all_locations()?)
         .compute(transform::transform_weather)?;
     let objects = resources.weather_objects.clone();
     let upload_to_s3 = AssetDef::builder("upload_to_s3")

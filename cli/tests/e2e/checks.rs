@@ -1,0 +1,76 @@
+//! The seed's checks on `product_pipeline_job`: an upstream that answers no posts, or posts
+//! without titles, still gives a SUCCESS run that writes the seed's object (the checks do not
+//! block), but the run says which checks failed, and `runs list --checks-failed` finds it.
+
+use crate::support::{JOB, Orch, events_of, init};
+
+/// A `file://` source holding `posts`.
+fn source(orch: &Orch, posts: &str) -> String {
+    let path = orch.home().join("posts.json");
+    std::fs::create_dir_all(orch.home()).expect("ORCH_HOME");
+    std::fs::write(&path, posts).expect("write the posts");
+    format!("source_url=file://{}", path.display())
+}
+
+#[tokio::test]
+async fn no_posts_and_missing_titles_fail_their_checks_and_the_run_says_so() {
+    init();
+    let orch = Orch::local();
+    let empty = source(&orch, "[]");
+    let out = orch.run(&["run", JOB, "--config", &empty]).await;
+    out.assert_exit(0);
+    let empty_run = out.run_id();
+    let untitled = source(&orch, r#"[{"title": "a"}, {"id": 2}, {"title": ""}]"#);
+    let out = orch.run(&["run", JOB, "--config", &untitled]).await;
+    out.assert_exit(0);
+    let untitled_run = out.run_id();
+
+    let run = orch.show(&empty_run).await;
+    assert_eq!(run["status"], "SUCCESS", "{run:#}");
+    assert_eq!(run["checks_failed"], 1, "{run:#}");
+    let checks = events_of(&run, "ASSET_CHECK_EVALUATION", Some("fetch_data"));
+    let has_posts = checks
+        .iter()
+        .find(|c| c["check"] == "has_posts")
+        .expect("has_posts");
+    assert_eq!(has_posts["passed"], false);
+    assert_eq!(has_posts["severity"], "ERROR");
+    assert_eq!(has_posts["asset"], "fetch_data");
+    assert_eq!(has_posts["metadata"]["count"], 0);
+    assert_eq!(
+        events_of(&run, "STEP_SUCCESS", Some("store_to_s3")).len(),
+        1,
+        "not blocking: the object is still written"
+    );
+
+    let run = orch.show(&untitled_run).await;
+    assert_eq!(run["checks_failed"], 1, "{run:#}");
+    let checks = events_of(&run, "ASSET_CHECK_EVALUATION", Some("fetch_data"));
+    let titles = checks
+        .iter()
+        .find(|c| c["check"] == "titles_present")
+        .expect("titles");
+    assert_eq!(titles["passed"], false);
+    assert_eq!(titles["severity"], "WARN");
+    assert_eq!(titles["metadata"]["missing_titles"], 2);
+
+    let listed = orch
+        .run(&["runs", "list", "--checks-failed", "--json"])
+        .await
+        .assert_exit(0)
+        .json();
+    let mut ids: Vec<&str> = listed
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    ids.sort_unstable();
+    let mut want = vec![empty_run.as_str(), untitled_run.as_str()];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    orch.run(&["runs", "list"])
+        .await
+        .assert_exit(0)
+        .assert_says(&["1 check failed"]);
+}

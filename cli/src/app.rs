@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use orchestrator::config::OrchConfig;
-use orchestrator::definitions::{Definitions, JobDef, ObjectStore, ScheduleDef};
+use orchestrator::definitions::{AssetSelection, Definitions, JobDef, ObjectStore, ScheduleDef};
+use orchestrator::run_control::{SelectError, check_selection};
 use orchestrator::secrets::SecretSource;
 use orchestrator::storage::{self, RunStorage, StoreOptions};
 use pipelines::PipelineResources;
@@ -109,6 +110,59 @@ pub fn resolve_launch<'d>(
     let tags = crate::kv::parse_tags(tags).map_err(CliError::config)?;
     let config = job.resolve_config(&overrides).map_err(CliError::config)?;
     Ok((job, config, tags))
+}
+
+/// What `orch run` and `orch launch` were asked for, before it is checked.
+#[derive(Debug, Clone, Copy)]
+pub struct LaunchRequest<'a> {
+    pub job: &'a str,
+    pub config: &'a [String],
+    pub tags: &'a [String],
+    /// `--select`, in Dagster's selection syntax.
+    pub select: Option<&'a str>,
+}
+
+impl<'a> LaunchRequest<'a> {
+    pub fn new(
+        job: &'a str,
+        config: &'a [String],
+        tags: &'a [String],
+        select: Option<&'a str>,
+    ) -> Self {
+        Self {
+            job,
+            config,
+            tags,
+            select,
+        }
+    }
+}
+
+/// The new run `request` asks for (`status` QUEUED or STARTING), checked: the job, its
+/// resolved config, the tags and the selection (refused when it names unknown assets or needs
+/// upstream outputs that were never materialized). Nothing is created.
+pub async fn plan_launch(
+    definitions: &Definitions,
+    store: &dyn RunStorage,
+    request: &LaunchRequest<'_>,
+    status: orchestrator::domain::RunStatus,
+) -> Result<orchestrator::domain::NewRun, CliError> {
+    let (job, config, tags) =
+        resolve_launch(definitions, request.job, request.config, request.tags)?;
+    let mut run = orchestrator::domain::NewRun::queued(job.name.clone(), config, tags);
+    run.status = status;
+    if let Some(select) = request.select {
+        let selection = AssetSelection::parse(select)
+            .map_err(|e| CliError::config(format!("--select: {e}")))?;
+        run.step_selection =
+            check_selection(store, job, &selection)
+                .await
+                .map_err(|e| match e {
+                    SelectError::Storage(e) => CliError::from(e),
+                    refused => CliError::config(refused),
+                })?;
+    }
+    Ok(run)
 }
 
 /// The operator's `orch.toml` (ORCH_CONFIG, else ORCH_HOME/orch.toml if present). A file that

@@ -45,6 +45,10 @@ enum Command {
         /// Run tag, KEY=VALUE. Repeatable.
         #[arg(long = "tag", short = 't', value_name = "KEY=VALUE")]
         tag: Vec<String>,
+        /// Only these assets, in Dagster's selection syntax (`fetch_data+`, `*store_to_s3`,
+        /// `a,b`); unselected upstream outputs come from their latest materialization.
+        #[arg(long, value_name = "SELECTION")]
+        select: Option<String>,
     },
     /// Queue a run of JOB for the daemon; prints the run id alone on the last line.
     Launch {
@@ -55,6 +59,10 @@ enum Command {
         /// Run tag, KEY=VALUE. Repeatable.
         #[arg(long = "tag", short = 't', value_name = "KEY=VALUE")]
         tag: Vec<String>,
+        /// Only these assets, in Dagster's selection syntax (`fetch_data+`, `*store_to_s3`,
+        /// `a,b`); unselected upstream outputs come from their latest materialization.
+        #[arg(long, value_name = "SELECTION")]
+        select: Option<String>,
         /// Follow the run's steps until it ends; exit 0 on SUCCESS, 1 otherwise.
         #[arg(long)]
         wait: bool,
@@ -189,13 +197,25 @@ enum SensorsCommand {
 async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     let settings = &cli.settings;
     match &cli.command {
-        Command::Run { job, config, tag } => commands::run::run(settings, job, config, tag).await,
+        Command::Run {
+            job,
+            config,
+            tag,
+            select,
+        } => {
+            let request = app::LaunchRequest::new(job, config, tag, select.as_deref());
+            commands::run::run(settings, &request).await
+        }
         Command::Launch {
             job,
             config,
             tag,
+            select,
             wait,
-        } => commands::launch::launch(settings, job, config, tag, *wait).await,
+        } => {
+            let request = app::LaunchRequest::new(job, config, tag, select.as_deref());
+            commands::launch::launch(settings, &request, *wait).await
+        }
         Command::Daemon(args) => commands::daemon::daemon(settings, args).await,
         Command::Dev {
             daemon,

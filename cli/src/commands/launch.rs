@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use orchestrator::domain::{NewEvent, NewRun, RunId, RunStatus};
+use orchestrator::domain::{NewEvent, RunId, RunStatus};
 use orchestrator::storage::RunStorage;
 
 use crate::app;
@@ -14,17 +14,14 @@ use crate::settings::Settings;
 
 pub async fn launch(
     settings: &Settings,
-    job_name: &str,
-    config: &[String],
-    tags: &[String],
+    request: &app::LaunchRequest<'_>,
     wait: bool,
 ) -> Result<ExitCode, CliError> {
     let definitions = app::definitions(settings).await?;
-    let (job, config, tags) = app::resolve_launch(&definitions, job_name, config, tags)?;
     let store = app::open_store(settings).await?;
-    let run = store
-        .create_run(&NewRun::queued(job.name.clone(), config, tags))
-        .await?;
+    let new_run =
+        app::plan_launch(&definitions, store.as_ref(), request, RunStatus::Queued).await?;
+    let run = store.create_run(&new_run).await?;
     if !wait {
         println!("{}", run.id);
         return Ok(ExitCode::SUCCESS);

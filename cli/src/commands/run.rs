@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use ::worker::Cancellation;
-use orchestrator::domain::{NewRun, RunStatus};
+use orchestrator::domain::RunStatus;
 
 use crate::app;
 use crate::commands::worker as supervised;
@@ -12,18 +12,16 @@ use crate::settings::Settings;
 
 pub async fn run(
     settings: &Settings,
-    job_name: &str,
-    config: &[String],
-    tags: &[String],
+    request: &app::LaunchRequest<'_>,
 ) -> Result<ExitCode, CliError> {
     let definitions = app::definitions(settings).await?;
-    let (job, config, tags) = app::resolve_launch(&definitions, job_name, config, tags)?;
+    let store = app::open_store(settings).await?;
+    let new_run =
+        app::plan_launch(&definitions, store.as_ref(), request, RunStatus::Starting).await?;
     // Ctrl-C cancels the run (CANCELED, steps in flight STEP_CANCELED) instead of leaving it
     // STARTED; heartbeats tell a daemon watching the same store that it is alive.
     let cancellation = Cancellation::new();
     let signals = supervised::cancel_on_termination(cancellation.clone())?;
-    let store = app::open_store(settings).await?;
-    let new_run = NewRun::in_process(job.name.clone(), config, tags);
     let run = store.create_run(&new_run).await?;
     println!("run {} of {}", run.id, run.job);
     let ended =

@@ -20,6 +20,7 @@ mod pipeline;
 mod products;
 mod schedules;
 mod secrets;
+mod selection;
 mod support;
 mod weather;
 mod web;

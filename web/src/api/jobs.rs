@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use orchestrator::definitions::JobDef;
+use orchestrator::definitions::{AssetSelection, JobDef};
 use orchestrator::domain::NewRun;
+use orchestrator::run_control::{SelectError, check_selection};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -38,7 +39,7 @@ pub async fn get(
     Ok(Json(JobJson::from(find(&state, &name)?)))
 }
 
-/// Body of `POST /jobs/{job}/launch`; both parts optional.
+/// Body of `POST /jobs/{job}/launch`; every part optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchBody {
@@ -47,10 +48,14 @@ pub struct LaunchBody {
     config: Map<String, Value>,
     #[serde(default)]
     tags: BTreeMap<String, String>,
+    /// Only these assets, in Dagster's selection syntax (`fetch_data+`, `*store_to_s3`).
+    #[serde(default)]
+    select: Option<String>,
 }
 
 /// `POST /jobs/{job}/launch` → 201 `{"id": "<run id>"}`: a QUEUED run for the daemon. An unknown
-/// job is a 404; a config the job refuses is a 422 with the reason, and no run is created.
+/// job is a 404; a config the job refuses, or a selection that names unknown assets or needs
+/// upstream outputs never materialized, is a 422 with the reason, and no run is created.
 pub async fn launch(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -61,10 +66,18 @@ pub async fn launch(
         .resolve_config(&body.config)
         .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let tags = parse_tags(&body.tags)?;
-    let run = state
-        .store
-        .create_run(&NewRun::queued(job.name.clone(), config, tags))
-        .await?;
+    let mut new_run = NewRun::queued(job.name.clone(), config, tags);
+    if let Some(select) = body.select.as_deref() {
+        let selection =
+            AssetSelection::parse(select).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+        new_run.step_selection = check_selection(state.store.as_ref(), job, &selection)
+            .await
+            .map_err(|e| match e {
+                SelectError::Storage(e) => ApiError::from(e),
+                refused => ApiError::Unprocessable(refused.to_string()),
+            })?;
+    }
+    let run = state.store.create_run(&new_run).await?;
     tracing::info!(run = %run.id, job = %run.job, "run launched through the API");
     Ok((
         StatusCode::CREATED,

@@ -15,6 +15,7 @@ api_tests!(
     malformed_body_is_400_and_creates_no_run,
     body_that_is_not_json_typed_is_415,
     bad_tag_key_is_400,
+    a_selection_is_checked_and_recorded_as_the_step_selection,
 );
 
 async fn launch_queues_a_run_with_resolved_config_and_tags(app: TestApp) {
@@ -117,4 +118,41 @@ async fn bad_tag_key_is_400(app: TestApp) {
     .await
     .assert_error(StatusCode::BAD_REQUEST, "tags:");
     assert!(app.runs().await.is_empty());
+}
+
+async fn a_selection_is_checked_and_recorded_as_the_step_selection(app: TestApp) {
+    // `load` needs `extract`'s output, which was never materialized.
+    app.post("/api/v1/jobs/etl/launch", Some(json!({"select": "load"})))
+        .await
+        .assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the selection needs the outputs of extract, which were never materialized",
+        );
+    app.post("/api/v1/jobs/etl/launch", Some(json!({"select": "nope+"})))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "unknown assets: nope");
+    app.post("/api/v1/jobs/etl/launch", Some(json!({"select": ""})))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "selection is empty");
+    assert!(app.runs().await.is_empty());
+
+    let reply = app
+        .post(
+            "/api/v1/jobs/etl/launch",
+            Some(json!({"select": "extract"})),
+        )
+        .await;
+    reply.assert_status(StatusCode::CREATED);
+    let id = RunId::parse(reply.body["id"].as_str().unwrap()).unwrap();
+    let shown = app.get(&format!("/api/v1/runs/{id}")).await;
+    assert_eq!(shown.body["step_selection"], json!(["extract"]));
+    // Every asset selected is a plain run of the whole job.
+    let reply = app
+        .post(
+            "/api/v1/jobs/etl/launch",
+            Some(json!({"select": "extract+"})),
+        )
+        .await;
+    let id = RunId::parse(reply.body["id"].as_str().unwrap()).unwrap();
+    assert_eq!(app.store.get_run(id).await.unwrap().step_selection, None);
 }

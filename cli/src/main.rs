@@ -79,6 +79,11 @@ enum Command {
         #[command(flatten)]
         launch: commands::daemon::DevLaunchArgs,
     },
+    /// Assets of every job: their health.
+    Assets {
+        #[command(subcommand)]
+        command: AssetsCommand,
+    },
     /// Jobs this build knows.
     Jobs {
         #[command(subcommand)]
@@ -114,6 +119,16 @@ enum Command {
         /// The run to execute.
         #[arg(long)]
         run_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AssetsCommand {
+    /// Each asset's health (healthy, warning, degraded, unknown) with the reasons: the worst of
+    /// its latest materialization, its checks and its freshness.
+    Health {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -222,6 +237,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             web,
             launch,
         } => commands::daemon::dev(settings, daemon, web, launch).await,
+        Command::Assets {
+            command: AssetsCommand::Health { json },
+        } => commands::assets::health(settings, *json).await,
         Command::Jobs {
             command: JobsCommand::List { json },
         } => commands::jobs::list(settings, *json).await,

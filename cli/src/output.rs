@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 pub use web::json::{
-    EventJson, JobJson, RunJson, RunWithEventsJson, ScheduleJson, TickJson, timestamp,
+    AssetHealthJson, EventJson, JobJson, RunJson, RunWithEventsJson, ScheduleJson, TickJson,
+    timestamp,
 };
 
 /// Prints `value` as pretty JSON on stdout.

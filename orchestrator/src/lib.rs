@@ -5,6 +5,7 @@
 //! Dependencies point inwards: `storage` knows `domain`; `definitions` knows `domain`; `domain`
 //! knows neither and does no IO.
 
+pub mod assets;
 pub mod config;
 pub mod daemon;
 pub mod definitions;

@@ -216,3 +216,24 @@ impl From<&Materialization> for MaterializationJson {
         }
     }
 }
+
+/// One asset's health, as `orch assets health --json` and `GET /api/v1/asset-health` list it.
+#[derive(Debug, Serialize)]
+pub struct AssetHealthJson {
+    pub job: String,
+    pub key: String,
+    /// `healthy`, `warning`, `degraded` or `unknown`.
+    pub health: &'static str,
+    pub reasons: Vec<String>,
+}
+
+impl From<&orchestrator::assets::JobAssetHealth> for AssetHealthJson {
+    fn from(a: &orchestrator::assets::JobAssetHealth) -> Self {
+        Self {
+            job: a.job.to_string(),
+            key: a.key.to_string(),
+            health: a.health.health.as_str(),
+            reasons: a.health.reasons.clone(),
+        }
+    }
+}

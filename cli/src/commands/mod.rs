@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod assets;
 pub mod cancel;
 pub mod daemon;
 pub mod jobs;

@@ -16,6 +16,10 @@ fn source(orch: &Orch, posts: &str) -> String {
 async fn no_posts_and_missing_titles_fail_their_checks_and_the_run_says_so() {
     init();
     let orch = Orch::local();
+    assert_eq!(
+        health_of(&orch, "fetch_data").await,
+        ("unknown".to_owned(), 1)
+    );
     let empty = source(&orch, "[]");
     let out = orch.run(&["run", JOB, "--config", &empty]).await;
     out.assert_exit(0);
@@ -54,6 +58,23 @@ async fn no_posts_and_missing_titles_fail_their_checks_and_the_run_says_so() {
     assert_eq!(titles["severity"], "WARN");
     assert_eq!(titles["metadata"]["missing_titles"], 2);
 
+    // The latest verdicts: titles_present failed (WARN) last, has_posts passed again; then an
+    // empty answer fails has_posts (ERROR) while titles_present passes.
+    assert_eq!(
+        health_of(&orch, "fetch_data").await,
+        ("warning".to_owned(), 1)
+    );
+    assert_eq!(
+        health_of(&orch, "process_data").await,
+        ("healthy".to_owned(), 0)
+    );
+    let out = orch.run(&["run", JOB, "--config", &empty]).await;
+    out.assert_exit(0);
+    assert_eq!(
+        health_of(&orch, "fetch_data").await,
+        ("degraded".to_owned(), 2)
+    );
+
     let listed = orch
         .run(&["runs", "list", "--checks-failed", "--json"])
         .await
@@ -66,11 +87,31 @@ async fn no_posts_and_missing_titles_fail_their_checks_and_the_run_says_so() {
         .filter_map(|r| r["id"].as_str())
         .collect();
     ids.sort_unstable();
-    let mut want = vec![empty_run.as_str(), untitled_run.as_str()];
-    want.sort_unstable();
-    assert_eq!(ids, want);
+    assert_eq!(ids.len(), 3, "{listed:#}");
+    assert!(ids.contains(&empty_run.as_str()) && ids.contains(&untitled_run.as_str()));
     orch.run(&["runs", "list"])
         .await
         .assert_exit(0)
         .assert_says(&["1 check failed"]);
+}
+
+/// `orch assets health --json`'s health of `asset` of the job, and its number of reasons.
+async fn health_of(orch: &Orch, asset: &str) -> (String, usize) {
+    let all = orch
+        .run(&["assets", "health", "--json"])
+        .await
+        .assert_exit(0)
+        .json();
+    let entry = all["assets"]
+        .as_array()
+        .expect("assets")
+        .iter()
+        .find(|a| a["job"] == JOB && a["key"] == asset)
+        .unwrap_or_else(|| panic!("{asset} in {all:#}"))
+        .clone();
+    let reasons = entry["reasons"].as_array().expect("reasons").len();
+    (
+        entry["health"].as_str().expect("health").to_owned(),
+        reasons,
+    )
 }

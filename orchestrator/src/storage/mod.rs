@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod browse;
 mod changes;
+pub mod checks;
 pub mod freshness;
 pub mod observe;
 mod postgres;
@@ -26,6 +27,7 @@ use async_trait::async_trait;
 pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
 pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
+pub use checks::CheckStorage;
 pub use freshness::{FreshnessStorage, NewFreshnessChange};
 pub use observe::{ObserveStorage, PoolStats};
 pub use postgres::PgStore;
@@ -98,6 +100,7 @@ pub trait RunStorage:
     + ObserveStorage
     + BrowseStorage
     + FreshnessStorage
+    + CheckStorage
     + Send
     + Sync
     + Debug

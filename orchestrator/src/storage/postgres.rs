@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use super::alerts::shared_alert_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
+use super::checks::shared_check_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
 use super::queue::shared_queue_storage;
@@ -93,6 +94,7 @@ shared_schedule_storage!(PgStore, sqlx::Postgres);
 shared_sensor_storage!(PgStore, sqlx::Postgres);
 shared_alert_storage!(PgStore, sqlx::Postgres);
 shared_browse_storage!(PgStore, sqlx::Postgres);
+shared_check_storage!(PgStore, sqlx::Postgres);
 shared_freshness_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers

@@ -285,12 +285,21 @@ macro_rules! shared_storage {
             events: &[$crate::domain::NewEvent],
         ) -> Result<i32, $crate::storage::StorageError> {
             let mut materialized = Vec::new();
+            let mut checked = Vec::new();
             for chunk in events.chunks(500) {
                 let ids = insert_events_batch(&mut *tx, run, chunk).await?;
-                materialized.extend(
-                    chunk.iter().zip(ids).filter(|(event, _)| event.kind.asset_key().is_some()),
-                );
+                for (event, id) in chunk.iter().zip(ids) {
+                    if event.kind.asset_key().is_some() {
+                        materialized.push((event, id));
+                    } else if let $crate::domain::EventKind::AssetCheckEvaluation {
+                        asset, check, passed, severity, ..
+                    } = &event.kind
+                    {
+                        checked.push(((asset, check), (id, *passed, *severity, event.timestamp)));
+                    }
+                }
             }
+            upsert_check_latest(&mut *tx, run, checked).await?;
             // Catalog rows are locked in key order, the same in every transaction, so two
             // batches materializing the same assets cannot deadlock (PostgreSQL).
             materialized.sort_by(|(a, a_id), (b, b_id)| {
@@ -356,6 +365,45 @@ macro_rules! shared_storage {
             let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
             ids.sort_unstable();
             Ok(ids)
+        }
+
+        /// Makes each check evaluation its (asset, check)'s latest unless a newer one is
+        /// recorded, in one statement; rows are written in key order so concurrent batches
+        /// cannot deadlock.
+        async fn upsert_check_latest(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            run: $crate::domain::RunId,
+            checked: Vec<(
+                (&$crate::domain::AssetKey, &String),
+                (i64, bool, $crate::domain::CheckSeverity, chrono::DateTime<chrono::Utc>),
+            )>,
+        ) -> Result<(), $crate::storage::StorageError> {
+            // The last evaluation of each key wins: a statement may not update a row twice.
+            let latest: std::collections::BTreeMap<_, _> = checked.into_iter().collect();
+            if latest.is_empty() {
+                return Ok(());
+            }
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO asset_check_latest (asset_key, check_name, run_id, event_id, passed, \
+                 severity, evaluated_at) ",
+            );
+            q.push_values(latest, |mut b, ((asset, check), (id, passed, severity, at))| {
+                b.push_bind(asset.as_str().to_owned())
+                    .push_bind(check.clone())
+                    .push_bind(run.as_uuid())
+                    .push_bind(id)
+                    .push_bind(passed)
+                    .push_bind(severity.as_str())
+                    .push_bind($crate::storage::rows::micros(at));
+            });
+            q.push(
+                " ON CONFLICT (asset_key, check_name) DO UPDATE SET run_id = excluded.run_id, \
+                 event_id = excluded.event_id, passed = excluded.passed, \
+                 severity = excluded.severity, evaluated_at = excluded.evaluated_at \
+                 WHERE asset_check_latest.event_id < excluded.event_id",
+            );
+            q.build().execute(&mut **tx).await?;
+            Ok(())
         }
 
         /// Makes each materialization its asset's latest unless a newer one is recorded, in one

@@ -12,6 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use super::alerts::shared_alert_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes};
+use super::checks::shared_check_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
 use super::queue::shared_queue_storage;
@@ -79,6 +80,7 @@ shared_schedule_storage!(SqliteStore, sqlx::Sqlite);
 shared_sensor_storage!(SqliteStore, sqlx::Sqlite);
 shared_alert_storage!(SqliteStore, sqlx::Sqlite);
 shared_browse_storage!(SqliteStore, sqlx::Sqlite);
+shared_check_storage!(SqliteStore, sqlx::Sqlite);
 shared_freshness_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's

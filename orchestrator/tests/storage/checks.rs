@@ -8,7 +8,10 @@ use orchestrator::storage::RunStorage;
 
 use crate::support::{self, key, run_in};
 
-support::storage_tests!(failed_checks_are_counted_on_the_run_and_filter_the_list);
+support::storage_tests!(
+    failed_checks_are_counted_on_the_run_and_filter_the_list,
+    the_latest_verdict_of_each_check_is_kept_whatever_the_batches,
+);
 
 fn evaluation(check: &str, passed: bool) -> NewEvent {
     NewEvent::step(
@@ -66,4 +69,41 @@ async fn failed_checks_are_counted_on_the_run_and_filter_the_list(store: Arc<dyn
             .iter()
             .any(|k| k.type_name() == "ASSET_CHECK_EVALUATION")
     );
+}
+
+async fn the_latest_verdict_of_each_check_is_kept_whatever_the_batches(store: Arc<dyn RunStorage>) {
+    assert!(store.latest_checks().await.unwrap().is_empty());
+    let first = run_in(store.as_ref(), RunStatus::Started).await;
+    let second = run_in(store.as_ref(), RunStatus::Started).await;
+    // One batch evaluating `rows` twice: the later verdict wins (and one statement writes it).
+    store
+        .append_events(
+            first.id,
+            &[
+                evaluation("rows", true),
+                evaluation("rows", false),
+                evaluation("ok", true),
+            ],
+        )
+        .await
+        .unwrap();
+    let latest = store.latest_checks().await.unwrap();
+    let seen: Vec<_> = latest
+        .iter()
+        .map(|c| (c.check.as_str(), c.passed, c.run_id))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![("ok", true, first.id), ("rows", false, first.id)]
+    );
+    // A later run's verdict replaces it.
+    store
+        .append_events(second.id, &[evaluation("rows", true)])
+        .await
+        .unwrap();
+    let latest = store.latest_checks().await.unwrap();
+    let rows = latest.iter().find(|c| c.check == "rows").unwrap();
+    assert_eq!((rows.passed, rows.run_id), (true, second.id));
+    assert_eq!(rows.severity, CheckSeverity::Warn);
+    assert_eq!(rows.asset_key, key("a"));
 }

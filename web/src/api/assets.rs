@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::page_size;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
-use crate::json::MaterializationJson;
+use crate::json::{AssetHealthJson, MaterializationJson};
 use crate::state::AppState;
 
 /// `GET /assets`: `{"assets": [{"key", "latest"}]}`, by key.
@@ -24,6 +24,14 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
             |a| json!({ "key": a.key.to_string(), "latest": MaterializationJson::from(&a.latest) }),
         )
         .collect();
+    Ok(Json(json!({ "assets": assets })))
+}
+
+/// `GET /asset-health`: `{"assets": [{"job", "key", "health", "reasons"}]}`, every asset of
+/// every job with the worst of its latest materialization, checks and freshness.
+pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let all = orchestrator::assets::asset_health(state.store.as_ref(), &state.definitions).await?;
+    let assets: Vec<AssetHealthJson> = all.iter().map(AssetHealthJson::from).collect();
     Ok(Json(json!({ "assets": assets })))
 }
 

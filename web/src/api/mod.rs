@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/jobs/{job}/launch", post(jobs::launch))
         .route("/assets", get(assets::list))
         .route("/assets/{*key}", get(assets::get))
+        .route("/asset-health", get(assets::health))
         .route("/products", get(products::list))
         .route("/products/latest", get(products::latest))
         .route("/products/{*key}", get(products::get))

@@ -130,6 +130,15 @@ enum AssetsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Queue a run of these assets (their upstream outputs from their latest
+    /// materialization), in the one job that has them all; prints the run id on the last line.
+    Materialize {
+        #[arg(required = true, value_name = "ASSET")]
+        assets: Vec<String>,
+        /// Follow the run's steps until it ends; exit 0 on SUCCESS, 1 otherwise.
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,9 +246,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             web,
             launch,
         } => commands::daemon::dev(settings, daemon, web, launch).await,
-        Command::Assets {
-            command: AssetsCommand::Health { json },
-        } => commands::assets::health(settings, *json).await,
+        Command::Assets { command } => match command {
+            AssetsCommand::Health { json } => commands::assets::health(settings, *json).await,
+            AssetsCommand::Materialize { assets, wait } => {
+                commands::assets::materialize(settings, assets, *wait).await
+            }
+        },
         Command::Jobs {
             command: JobsCommand::List { json },
         } => commands::jobs::list(settings, *json).await,

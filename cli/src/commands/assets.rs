@@ -1,5 +1,6 @@
 //! `orch assets health`: every asset of every job with its health (the worst of its latest
 //! materialization, its checks' latest verdicts and its freshness) and the reasons.
+//! `orch assets materialize A B…`: a run of those assets in the job that has them all.
 
 use std::process::ExitCode;
 
@@ -30,4 +31,43 @@ pub async fn health(settings: &Settings, json: bool) -> Result<ExitCode, CliErro
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Queues a run of `assets` in the one job that defines them all, as `orch launch JOB --select
+/// A,B` would.
+pub async fn materialize(
+    settings: &Settings,
+    assets: &[String],
+    wait: bool,
+) -> Result<ExitCode, CliError> {
+    let definitions = app::definitions(settings).await?;
+    let owners: Vec<&str> = definitions
+        .jobs()
+        .iter()
+        .filter(|job| {
+            assets
+                .iter()
+                .all(|a| job.graph().order().iter().any(|k| k.as_str() == a))
+        })
+        .map(|job| job.name.as_str())
+        .collect();
+    let job = match owners.as_slice() {
+        [job] => (*job).to_owned(),
+        [] => {
+            return Err(CliError::config(format!(
+                "no job defines all of {}; materialize assets of one job at a time (orch jobs list)",
+                assets.join(", ")
+            )));
+        }
+        many => {
+            return Err(CliError::config(format!(
+                "{} are in several jobs ({}); use orch launch JOB --select",
+                assets.join(", "),
+                many.join(", ")
+            )));
+        }
+    };
+    let select = assets.join(",");
+    let request = app::LaunchRequest::new(&job, &[], &[], Some(&select));
+    crate::commands::launch::launch(settings, &request, wait).await
 }

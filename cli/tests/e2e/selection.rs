@@ -90,3 +90,28 @@ async fn selections_without_materialized_upstream_or_with_unknown_assets_are_ref
         .json();
     assert_eq!(runs, serde_json::json!([]), "no run was created");
 }
+
+#[tokio::test]
+async fn assets_materialize_queues_a_selection_in_the_job_that_has_them() {
+    init();
+    let orch = Orch::local();
+    let out = orch
+        .run(&["assets", "materialize", "fetch_data", "process_data"])
+        .await;
+    out.assert_exit(0);
+    let run = orch.show(&out.run_id()).await;
+    assert_eq!(run["job"], JOB);
+    assert_eq!(run["status"], "QUEUED");
+    assert_eq!(
+        run["step_selection"],
+        serde_json::json!(["fetch_data", "process_data"])
+    );
+    orch.run(&["assets", "materialize", "fetch_data", "nope"])
+        .await
+        .assert_exit(2)
+        .assert_says(&["no job defines all of fetch_data, nope"]);
+    orch.run(&["assets", "materialize", "store_to_s3"])
+        .await
+        .assert_exit(2)
+        .assert_says(&["outputs of process_data, which were never materialized"]);
+}

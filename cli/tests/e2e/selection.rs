@@ -99,7 +99,8 @@ async fn assets_materialize_queues_a_selection_in_the_job_that_has_them() {
         .run(&["assets", "materialize", "fetch_data", "process_data"])
         .await;
     out.assert_exit(0);
-    let run = orch.show(&out.run_id()).await;
+    let run_id = out.stdout.lines().last().expect("launch prints the run id");
+    let run = orch.show(run_id).await;
     assert_eq!(run["job"], JOB);
     assert_eq!(run["status"], "QUEUED");
     assert_eq!(

@@ -11,6 +11,7 @@ use orchestrator::domain::{EventKind, JobName, NewEvent, RunId};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::command::{self, Commands};
 use crate::event_writer::EventWriter;
 use crate::io_manager::IoManager;
 
@@ -24,6 +25,7 @@ pub(crate) struct StepRun {
     pub inputs: Arc<Inputs>,
     pub events: Arc<EventWriter>,
     pub io: IoManager,
+    pub commands: Commands,
 }
 
 /// Runs the step to success or to its last failed attempt; the error is the step's failure
@@ -84,12 +86,7 @@ async fn attempt_once(step: &StepRun, attempt: u32) -> Result<AssetOutput, Asset
     let sink: Arc<dyn EventSink> = step.events.clone();
     let compute = match &step.def.compute {
         AssetCompute::Rust(compute) => compute.clone(),
-        // Skeleton: the command runner (`worker::command`) replaces this refusal.
-        AssetCompute::Command(_) => {
-            return Err(AssetError::fatal(
-                "command assets are not executed by this worker yet",
-            ));
-        }
+        AssetCompute::Command(spec) => return command::attempt(step, attempt, spec).await,
     };
     let ctx = AssetContext::new(
         step.run_id,

@@ -21,6 +21,7 @@ use worker::{IoManager, Worker};
 mod cancel;
 mod checks;
 mod commands;
+mod pipes;
 mod selection;
 
 struct Harness {

@@ -75,7 +75,12 @@ async fn time_runs(
         if i >= warmup {
             elapsed += started.elapsed().as_secs_f64();
         }
-        anyhow::ensure!(run.status == RunStatus::Success, "run {} ended {}", run.id, run.status);
+        anyhow::ensure!(
+            run.status == RunStatus::Success,
+            "run {} ended {}",
+            run.id,
+            run.status
+        );
     }
     Ok(elapsed * 1000.0 / f64::from(runs))
 }

@@ -24,7 +24,10 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use orchestrator::definitions::{AssetError, AssetOutput, CommandSpec, EventSink};
+use orchestrator::definitions::{
+    AssetCheckDef, AssetError, AssetOutput, CommandSpec, EventSink, Inputs,
+};
+use orchestrator::domain::CheckResult;
 use orchestrator::domain::LogLevel;
 use orchestrator::launcher::describe_exit;
 use tokio_util::task::AbortOnDropHandle;
@@ -34,7 +37,8 @@ pub use process::Reaper;
 use crate::step::StepRun;
 use output::Capture;
 use process::Group;
-use session::Session;
+use serde_json::Value;
+use session::{Report, Session};
 use workspace::Workspace;
 
 /// How long the streams may stay open once the process group is gone (a process that escaped
@@ -56,8 +60,72 @@ pub(crate) async fn attempt(
     attempt: u32,
     spec: &CommandSpec,
 ) -> Result<AssetOutput, AssetError> {
+    let call = Call {
+        attempt,
+        inputs: &step.inputs,
+        check: None,
+    };
+    let finished = run(step, &call, spec).await?;
+    let value = finished.workspace.read_output().await.map_err(|e| {
+        AssetError::fatal(format!(
+            "command `{}` succeeded but {e}",
+            spec.argv.join(" ")
+        ))
+    })?;
+    Ok(AssetOutput {
+        value,
+        metadata: finished.report.metadata,
+        checks: finished.report.checks,
+    })
+}
+
+/// A check that is a command, run after its asset with the asset's output as its one input:
+/// exit 0 is passed, unless the command reported this check failed through Pipes; the
+/// metadata is what it reported. A command that cannot run fails the check, saying why.
+pub(crate) async fn check(
+    step: &StepRun,
+    check: &AssetCheckDef,
+    spec: &CommandSpec,
+    output: Arc<Value>,
+) -> CheckResult {
+    let inputs: Inputs = [(step.def.key.clone(), output)].into_iter().collect();
+    let call = Call {
+        attempt: 1,
+        inputs: &inputs,
+        check: Some(&check.name),
+    };
+    match run(step, &call, spec).await {
+        Ok(finished) => {
+            let mut result = CheckResult::from_bool(true, check.severity);
+            for (name, reported) in finished.report.checks {
+                if name == check.name {
+                    result.passed &= reported.passed;
+                    result.metadata.extend(reported.metadata);
+                }
+            }
+            result
+        }
+        Err(e) => CheckResult::failed(check.severity).with_metadata("error", e.message),
+    }
+}
+
+/// What a command is run for: an attempt of its asset, or one of the asset's checks.
+struct Call<'a> {
+    attempt: u32,
+    inputs: &'a Inputs,
+    check: Option<&'a str>,
+}
+
+/// A command that exited 0, with what it reported and the files it may have written.
+struct Finished {
+    report: Report,
+    workspace: Workspace,
+}
+
+/// Runs `spec` to its end; anything but exit 0 is the error, naming what happened.
+async fn run(step: &StepRun, call: &Call<'_>, spec: &CommandSpec) -> Result<Finished, AssetError> {
     let shown = spec.argv.join(" ");
-    let workspace = Workspace::create(step, attempt)
+    let workspace = Workspace::create(step, call.attempt, call.inputs, call.check)
         .await
         .map_err(|e| AssetError::retryable(format!("cannot prepare the command's files: {e}")))?;
     let mut command = build(spec, &workspace)?;
@@ -66,7 +134,7 @@ pub(crate) async fn attempt(
         AssetError::retryable(format!("command `{shown}` ended before orch saw its pid"))
     })?;
     let sink: Arc<dyn EventSink> = step.events.clone();
-    let capture = Capture::new(step.def.key.clone(), sink.clone());
+    let capture = Capture::new(step.def.key.clone(), sink);
     let streams = group.child().map(|child| {
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
@@ -85,7 +153,7 @@ pub(crate) async fn attempt(
             tokio::join!(out, err);
         }))
     });
-    let session = Session::new(step, capture.clone(), sink);
+    let session = Session::new(step, capture.clone());
     let messages = session.follow(workspace.messages_path().to_owned());
 
     let ended = wait(&mut group, spec.timeout, step.commands.grace).await;
@@ -121,14 +189,7 @@ pub(crate) async fn attempt(
         }
         return Err(AssetError::retryable(message));
     }
-    let value = workspace
-        .read_output()
-        .await
-        .map_err(|e| AssetError::fatal(format!("command `{shown}` succeeded but {e}")))?;
-    Ok(AssetOutput {
-        value,
-        metadata: report.metadata,
-    })
+    Ok(Finished { report, workspace })
 }
 
 enum Ended {

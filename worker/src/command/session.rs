@@ -1,14 +1,13 @@
 //! The Pipes session of one command attempt: the messages file followed while the process
-//! runs (polled, as Dagster's own file reader polls it) and each message acted on: logs and
-//! check results become events at once, the materialization's metadata is kept for the step's
-//! own `ASSET_MATERIALIZATION`, and what is wrong becomes a warning naming it.
+//! runs (polled, as Dagster's own file reader polls it) and each message acted on: logs become
+//! events at once; the materialization's metadata and the check results are kept for the step
+//! (its `ASSET_MATERIALIZATION`, then its checks); what is wrong becomes a warning naming it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orchestrator::definitions::EventSink;
-use orchestrator::domain::{AssetKey, EventKind, LogLevel, Metadata, NewEvent};
+use orchestrator::domain::{AssetKey, CheckResult, LogLevel, Metadata};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::oneshot;
@@ -29,23 +28,23 @@ pub(crate) struct Report {
     pub metadata: Metadata,
     /// The exception the `closed` message carried.
     pub exception: Option<String>,
+    /// The checks reported, by name, in order.
+    pub checks: Vec<(String, CheckResult)>,
 }
 
 pub(crate) struct Session {
     asset: AssetKey,
     capture: Arc<Capture>,
-    sink: Arc<dyn EventSink>,
     report: Report,
     materialized: bool,
     line: usize,
 }
 
 impl Session {
-    pub fn new(step: &StepRun, capture: Arc<Capture>, sink: Arc<dyn EventSink>) -> Self {
+    pub fn new(step: &StepRun, capture: Arc<Capture>) -> Self {
         Self {
             asset: step.def.key.clone(),
             capture,
-            sink,
             report: Report::default(),
             materialized: false,
             line: 0,
@@ -155,11 +154,9 @@ impl Session {
                     return;
                 }
                 self.warn_faults(&faults);
-                self.sink.emit(NewEvent::step(
-                    &self.asset,
-                    EventKind::AssetCheckEvaluation {
-                        asset: self.asset.clone(),
-                        check,
+                self.report.checks.push((
+                    check,
+                    CheckResult {
                         passed,
                         severity,
                         metadata,

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
+use orchestrator::definitions::Inputs;
+
 use super::pipes::{self, ContextFields};
 use crate::step::StepRun;
 
@@ -19,13 +21,19 @@ pub(crate) struct Workspace {
 }
 
 impl Workspace {
-    pub async fn create(step: &StepRun, attempt: u32) -> std::io::Result<Self> {
+    /// The files of an attempt of `step`'s asset, or with `check`, of that check of it.
+    pub async fn create(
+        step: &StepRun,
+        attempt: u32,
+        inputs: &Inputs,
+        check: Option<&str>,
+    ) -> std::io::Result<Self> {
         let dir = tempfile::Builder::new().prefix("orch-step-").tempdir()?;
-        let inputs = dir.path().join("inputs");
-        tokio::fs::create_dir(&inputs).await?;
+        let inputs_dir = dir.path().join("inputs");
+        tokio::fs::create_dir(&inputs_dir).await?;
         let mut input_paths = serde_json::Map::new();
-        for (key, value) in step.inputs.iter() {
-            let path = inputs.join(format!("{key}.json"));
+        for (key, value) in inputs {
+            let path = inputs_dir.join(format!("{key}.json"));
             tokio::fs::write(&path, serde_json::to_vec(value.as_ref())?).await?;
             input_paths.insert(key.to_string(), json!(path));
         }
@@ -44,16 +52,17 @@ impl Workspace {
                 "config": step.config.as_ref(),
                 "inputs": input_paths,
                 "output_path": output,
+                "check": check,
             }),
         });
         tokio::fs::write(&context_path, context.to_string()).await?;
-        let env = vec![
+        let mut env = vec![
             ("ORCH_RUN_ID".into(), step.run_id.to_string()),
             ("ORCH_JOB".into(), step.job.to_string()),
             ("ORCH_ASSET".into(), step.def.key.to_string()),
             ("ORCH_RETRY_NUMBER".into(), (attempt - 1).to_string()),
             ("ORCH_CONFIG".into(), step.config.to_string()),
-            ("ORCH_INPUTS_DIR".into(), inputs.display().to_string()),
+            ("ORCH_INPUTS_DIR".into(), inputs_dir.display().to_string()),
             ("ORCH_OUTPUT".into(), output.display().to_string()),
             (
                 "DAGSTER_PIPES_CONTEXT".into(),
@@ -64,6 +73,9 @@ impl Workspace {
                 pipes::encode_param(&json!({ "path": messages })),
             ),
         ];
+        if let Some(check) = check {
+            env.push(("ORCH_CHECK".into(), check.to_owned()));
+        }
         Ok(Self {
             _dir: dir,
             output,

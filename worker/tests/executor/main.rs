@@ -20,6 +20,7 @@ use worker::{IoManager, Worker};
 
 mod cancel;
 mod checks;
+mod command_checks;
 mod commands;
 mod pipes;
 mod selection;

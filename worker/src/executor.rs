@@ -72,6 +72,7 @@ pub struct Worker {
     definitions: Arc<Definitions>,
     io: IoManager,
     command_grace: Duration,
+    command_env: Arc<Vec<(String, String)>>,
 }
 
 /// Between SIGTERM and SIGKILL for a command asset's process group, by default: half of the
@@ -85,7 +86,16 @@ impl Worker {
             definitions,
             io,
             command_grace: DEFAULT_COMMAND_GRACE,
+            command_env: Arc::default(),
         }
+    }
+
+    /// Variables every command asset gets on top of the worker's environment (and under its
+    /// own `env`): e.g. `ORCH_HOME` as an absolute path, since a command runs in its own
+    /// directory.
+    pub fn with_command_env(mut self, env: Vec<(String, String)>) -> Self {
+        self.command_env = Arc::new(env);
+        self
     }
 
     /// How long a command asset's processes get between SIGTERM and SIGKILL when a cancel or a
@@ -219,6 +229,7 @@ impl Worker {
         let commands = Commands {
             reaper: Reaper::new(),
             grace: self.command_grace,
+            env: self.command_env.clone(),
         };
         loop {
             if cancellation.is_canceled() {

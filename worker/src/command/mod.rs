@@ -52,6 +52,8 @@ pub(crate) struct Commands {
     pub reaper: Arc<Reaper>,
     /// Between SIGTERM and SIGKILL when a command is stopped (cancel, timeout).
     pub grace: Duration,
+    /// Variables every command gets (under its own `env`).
+    pub env: Arc<Vec<(String, String)>>,
 }
 
 /// One attempt of a command asset.
@@ -128,7 +130,7 @@ async fn run(step: &StepRun, call: &Call<'_>, spec: &CommandSpec) -> Result<Fini
     let workspace = Workspace::create(step, call.attempt, call.inputs, call.check)
         .await
         .map_err(|e| AssetError::retryable(format!("cannot prepare the command's files: {e}")))?;
-    let mut command = build(spec, &workspace)?;
+    let mut command = build(spec, &workspace, &step.commands.env)?;
     let child = command.spawn().map_err(|e| spawn_error(spec, &shown, &e))?;
     let mut group = Group::new(child, step.commands.reaper.clone()).ok_or_else(|| {
         AssetError::retryable(format!("command `{shown}` ended before orch saw its pid"))
@@ -210,7 +212,11 @@ async fn wait(group: &mut Group, timeout: Option<Duration>, grace: Duration) -> 
     }
 }
 
-fn build(spec: &CommandSpec, workspace: &Workspace) -> Result<tokio::process::Command, AssetError> {
+fn build(
+    spec: &CommandSpec,
+    workspace: &Workspace,
+    common: &[(String, String)],
+) -> Result<tokio::process::Command, AssetError> {
     let Some((program, args)) = spec.argv.split_first() else {
         return Err(AssetError::fatal("the command is empty"));
     };
@@ -225,6 +231,7 @@ fn build(spec: &CommandSpec, workspace: &Workspace) -> Result<tokio::process::Co
     let mut command = tokio::process::Command::new(resolve(program, spec.cwd.as_deref()));
     command
         .args(args)
+        .envs(common.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .envs(workspace.env())
         .envs(&spec.env)
         .stdin(Stdio::null())

@@ -10,6 +10,7 @@
 
 mod api;
 mod auth;
+pub mod daemon_json;
 mod error;
 mod extract;
 mod health;

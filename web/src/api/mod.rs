@@ -3,6 +3,7 @@
 //! with the shapes of `crate::json`.
 
 mod assets;
+mod daemons;
 mod jobs;
 mod products;
 pub(crate) mod runs;
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/sensors/{name}/off", post(sensors::off))
         .route("/sensors/{name}/ticks", get(sensors::ticks))
         .route("/alerts", get(sensors::alerts))
+        .route("/daemons", get(daemons::list))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -7,6 +7,7 @@
 mod auth;
 mod catalog;
 mod control;
+mod daemons;
 mod launch;
 mod metrics;
 mod products;

@@ -297,7 +297,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
-fn main() -> ExitCode {
+/// Runs the orch command line on this process's arguments and returns its exit code.
+pub fn main() -> ExitCode {
     // One rustls crypto provider for the whole process (ring); see TOOLCHAIN pitfalls.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut cli = Cli::parse();

@@ -9,7 +9,6 @@ mod catalog;
 mod control;
 mod launch;
 mod metrics;
-mod products;
 mod robustness;
 mod runs;
 mod sensors;

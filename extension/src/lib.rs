@@ -18,6 +18,8 @@
 mod context;
 mod error;
 mod none;
+#[cfg(test)]
+mod tidy;
 
 use std::fmt::Debug;
 use std::future::Future;

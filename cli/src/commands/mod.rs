@@ -7,7 +7,6 @@ pub mod jobs;
 pub mod launch;
 pub mod logs;
 pub mod migrate;
-pub mod products;
 pub mod prune;
 pub mod reexecute;
 pub mod run;

@@ -10,7 +10,6 @@ mod control;
 mod daemons;
 mod launch;
 mod metrics;
-mod products;
 mod robustness;
 mod runs;
 mod sensors;

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::{Run, RunId};
 
-pub use local::{LocalLauncher, LocalLauncherOptions};
+pub use local::{LocalLauncher, LocalLauncherOptions, describe_exit};
 
 /// A launcher's handle on one worker, stored as JSON on the run (`runs.worker`). Its shape is
 /// the launcher's own; `kind` names the launcher.

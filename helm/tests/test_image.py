@@ -76,7 +76,7 @@ class DockerfileTest(unittest.TestCase):
             self.assertIn("--locked", command)
             self.assertIn('-p "${ORCH_PACKAGE}"', command)
         # The stock orch unless --build-arg names another package (README "Write your own
-        # pipelines in Rust"); whichever binary is built is installed as /usr/local/bin/orch.
+        # pipelines", "In Rust"); whichever binary is built is installed as /usr/local/bin/orch.
         args = [a for w, a in instructions() if w == "ARG"]
         self.assertIn("ORCH_PACKAGE=orch", args)
         self.assertIn("ORCH_BIN=orch", args)

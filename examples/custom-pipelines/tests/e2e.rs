@@ -1,7 +1,8 @@
 //! The `custom-pipelines` binary end to end, as a user would run it: it lists `hello_job`, runs
 //! it in process (both materializations recorded, the metadata of `message` included), knows
-//! its schedule (off), and `web` serves the job in the JSON API and on the jobs page. Real
-//! processes on a SQLite store in a temporary ORCH_HOME; the web server on 127.0.0.1:0.
+//! its schedule (off), `web` serves the job in the JSON API and on the jobs page, and its
+//! `daemon` runs a launched `hello_job` in a worker process of the same binary. Real processes
+//! on a SQLite store in a temporary ORCH_HOME; the web server on 127.0.0.1:0.
 
 // A failing unwrap is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
@@ -112,7 +113,7 @@ fn hello_job_is_listed_and_runs_with_its_materializations() {
     assert!(!help.contains("products"), "no seed commands: {help}");
 }
 
-/// `web` on a free port; killed when dropped.
+/// A long-running subcommand (`web`, `daemon`) with its stderr in a file; killed when dropped.
 struct Web {
     child: Child,
     log: tempfile::NamedTempFile,
@@ -127,13 +128,17 @@ impl Drop for Web {
 
 impl Web {
     fn start(home: &Path) -> Self {
+        Self::spawn(home, &["web"])
+    }
+
+    fn spawn(home: &Path, args: &[&str]) -> Self {
         let log = tempfile::NamedTempFile::new().unwrap();
-        let child = command(home, &["web"])
+        let child = command(home, args)
             .env("ORCH_WEB_ADDR", "127.0.0.1:0")
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())
             .spawn()
-            .expect("custom-pipelines web starts");
+            .expect("custom-pipelines starts");
         Self { child, log }
     }
 
@@ -192,4 +197,32 @@ fn web_serves_hello_job_in_the_api_and_on_the_jobs_page() {
 
     let (status, _) = get(&address, "/api/v1/products");
     assert!(status.contains(" 404 "), "no seed routes here: {status}");
+}
+
+#[test]
+fn the_daemon_runs_a_launched_hello_job_in_a_worker_of_the_same_binary() {
+    let home = tempfile::tempdir().unwrap();
+    succeed(home.path(), &["migrate"]);
+    let _daemon = Web::spawn(home.path(), &["daemon"]);
+
+    let out = succeed(
+        home.path(),
+        &["launch", "hello_job", "--config", "name=daemon", "--wait"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let run_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("run ")?.strip_suffix(" SUCCESS"))
+        .unwrap_or_else(|| panic!("no 'run <id> SUCCESS' line:\n{stdout}"))
+        .to_owned();
+
+    let run = json(&succeed(home.path(), &["runs", "show", &run_id, "--json"]));
+    let materialized: Vec<&str> = events(&run, "ASSET_MATERIALIZATION")
+        .iter()
+        .map(|e| e["asset_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(materialized, ["greeting", "message"], "{run:#}");
+    // The local launcher started `custom-pipelines worker --run-id <id>`, whose output it keeps.
+    let log = home.path().join("logs").join(format!("{run_id}.log"));
+    assert!(log.exists(), "no worker log at {}", log.display());
 }

@@ -200,7 +200,12 @@ pub async fn worker(
     store: Arc<dyn RunStorage>,
     definitions: Arc<Definitions>,
 ) -> Worker {
+    // A command runs in its own directory: it gets ORCH_HOME as an absolute path.
+    let home =
+        std::path::absolute(&settings.orch_home).unwrap_or_else(|_| settings.orch_home.clone());
     Worker::new(store, definitions, io_manager(settings).await)
+        .with_command_grace(settings.command_grace)
+        .with_command_env(vec![("ORCH_HOME".to_owned(), home.display().to_string())])
 }
 
 /// The process's Prometheus recorder (installed by the first call).

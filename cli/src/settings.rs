@@ -74,6 +74,18 @@ pub struct Settings {
     )]
     pub heartbeat_interval: Duration,
 
+    /// Between SIGTERM and SIGKILL for a command asset's process group when a cancel or its
+    /// timeout stops it; keep it below the daemon's ORCH_TERMINATION_GRACE, so the worker
+    /// records the end before it is killed itself.
+    #[arg(
+        long,
+        env = "ORCH_COMMAND_GRACE",
+        default_value = "5s",
+        value_parser = humantime::parse_duration,
+        global = true
+    )]
+    pub command_grace: Duration,
+
     /// Log filter (tracing syntax), e.g. `info` or `orch=debug,sqlx=warn`.
     #[arg(long, env = "ORCH_LOG", default_value = "warn", global = true)]
     pub log: String,

@@ -112,6 +112,11 @@ enum Command<C: Subcommand> {
         #[command(flatten)]
         launch: commands::daemon::DevLaunchArgs,
     },
+    /// The daemon replicas of this instance: heartbeat, alive or dead, last action.
+    Daemons {
+        #[arg(long)]
+        json: bool,
+    },
     /// Assets of every job: their health.
     Assets {
         #[command(subcommand)]
@@ -263,6 +268,7 @@ async fn dispatch<E: Extension>(
             web,
             launch,
         } => commands::daemon::dev(settings, daemon, web, launch).await,
+        Command::Daemons { json } => commands::daemons::list(settings, *json).await,
         Command::Assets { command } => match command {
             AssetsCommand::Health { json } => commands::assets::health(settings, *json).await,
             AssetsCommand::Materialize { assets, wait } => {

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod cancel;
 pub mod daemon;
+pub mod daemons;
 pub mod jobs;
 pub mod launch;
 pub mod logs;

@@ -2,6 +2,7 @@
 //! they need from the outside world (URLs, the object store) through [`PipelineResources`],
 //! which the binary builds from its configuration; nothing here reads the environment.
 
+pub mod body;
 pub mod product;
 pub mod weather;
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use orchestrator::definitions::{Definitions, ScheduleDef};
+use orchestrator::launcher::{RunTagCheck, TagChecks};
 use orchestrator::storage::RunStorage;
 use orchestrator::telemetry::metrics::MetricsHandle;
 
@@ -20,6 +21,9 @@ pub struct AppState {
     pub metrics: Option<MetricsHandle>,
     /// The weather products and their cache (`/api/v1/products`); `None` answers 404 there.
     pub products: Option<Arc<Products>>,
+    /// The operator's checks of a launched run's tags (e.g. which `orch/k8s_config` keys a run
+    /// may set); a refusal is a 422 and no run. None unless the binary sets them.
+    pub tag_check: Arc<dyn RunTagCheck>,
 }
 
 impl AppState {
@@ -34,7 +38,14 @@ impl AppState {
             schedules: schedules.into(),
             metrics: None,
             products: None,
+            tag_check: Arc::new(TagChecks::none()),
         }
+    }
+
+    /// Checks the tags of every run launched through the API or the UI with `check`.
+    pub fn with_tag_check(mut self, check: Arc<dyn RunTagCheck>) -> Self {
+        self.tag_check = check;
+        self
     }
 
     /// Serves `handle` at `/metrics`.

@@ -7,6 +7,7 @@
 mod auth;
 mod catalog;
 mod control;
+mod cross_site;
 mod launch;
 mod metrics;
 mod products;
@@ -14,3 +15,4 @@ mod robustness;
 mod runs;
 mod sensors;
 mod support;
+mod tag_check;

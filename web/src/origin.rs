@@ -4,10 +4,12 @@
 //! A mutation (any method but GET, HEAD and OPTIONS) on any path — API, forms, login — is refused
 //! with 403, before anything runs, when
 //! - `Sec-Fetch-Site` is `cross-site` (browsers send it on every request since 2023), or
-//! - `Origin` is present and is neither this server's own origin (its host and port are the
-//!   request's `Host`) nor one of [`AllowedOrigins`] (`ORCH_ALLOWED_ORIGINS`, for a proxy that
-//!   rewrites `Host`, or a same-site page of the operator's). `Origin: null` (sandboxed frames,
-//!   some redirects) is never this server's.
+//! - `Sec-Fetch-Site` is not `same-origin` (nor `none`: typed by the user) and `Origin` is present
+//!   and is neither this server's own origin (its host and port are the request's `Host`) nor one
+//!   of [`AllowedOrigins`] (`ORCH_ALLOWED_ORIGINS`, for a proxy that rewrites `Host`, or a
+//!   same-site page of the operator's). `Origin: null` (sandboxed frames, and every form of a
+//!   page under `Referrer-Policy: no-referrer`, ours included) is never enough on its own:
+//!   only the browser's `Sec-Fetch-Site: same-origin` vouches for such a request.
 //!
 //! Clients that send neither header (curl, the CLI, scripts) are not browsers driven by another
 //! site and keep working; the pages' CSRF tokens (`ui/guard.rs`) stay as a second line.
@@ -85,9 +87,16 @@ fn normalize(text: &str) -> Option<String> {
 
 /// Why a mutation is refused, or `None` to let it through.
 fn refusal(headers: &HeaderMap, uri: &Uri, allowed: &AllowedOrigins) -> Option<String> {
-    let site = headers.get(SEC_FETCH_SITE).map(|v| v.as_bytes());
-    if site.is_some_and(|s| s.eq_ignore_ascii_case(b"cross-site")) {
-        return Some("Sec-Fetch-Site: cross-site".to_owned());
+    let site = headers
+        .get(SEC_FETCH_SITE)
+        .map(|v| v.as_bytes().to_ascii_lowercase());
+    match site.as_deref() {
+        Some(b"cross-site") => return Some("Sec-Fetch-Site: cross-site".to_owned()),
+        // The browser itself says the request comes from a page of this origin (or from the
+        // user, typing or bookmarking): scripts cannot set Sec- headers. Our pages' own forms
+        // carry `Origin: null` under `Referrer-Policy: no-referrer`, so Origin alone cannot tell.
+        Some(b"same-origin" | b"none") => return None,
+        _ => {}
     }
     let origin = headers.get(header::ORIGIN)?;
     let shown = String::from_utf8_lossy(origin.as_bytes()).into_owned();
@@ -205,6 +214,20 @@ mod tests {
         );
         let same = [("host", "x:1"), ("sec-fetch-site", "same-origin")];
         assert_eq!(check(&same, ""), None);
+        // Our own form under Referrer-Policy: no-referrer, as Chromium sends it.
+        let own_form = [
+            ("host", "127.0.0.1:3000"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ];
+        assert_eq!(check(&own_form, ""), None);
+        let same_site = [
+            ("host", "orch.example.com"),
+            ("origin", "https://evil.example.com"),
+            ("sec-fetch-site", "same-site"),
+        ];
+        assert!(check(&same_site, "").is_some());
+        assert_eq!(check(&same_site, "https://evil.example.com"), None);
     }
 
     #[test]

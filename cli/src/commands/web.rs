@@ -35,6 +35,10 @@ pub struct WebArgs {
     /// With a token set, reads need it too (health checks stay open).
     #[arg(long, env = "ORCH_AUTH_READS", default_value_t = false)]
     pub auth_reads: bool,
+    /// Origins (`scheme://host[:port]`, comma-separated) besides this server's own whose pages
+    /// may send mutations; every other cross-site mutation is refused with 403.
+    #[arg(long, env = "ORCH_ALLOWED_ORIGINS", default_value = "", value_parser = parse_origins)]
+    pub allowed_origins: web::AllowedOrigins,
     /// How long /api/v1/products keeps a listing or a product in memory (`10m`, `30s`; `0`
     /// turns the cache off).
     #[arg(
@@ -44,6 +48,10 @@ pub struct WebArgs {
         value_parser = parse_ttl
     )]
     pub products_cache_ttl: Duration,
+}
+
+fn parse_origins(raw: &str) -> Result<web::AllowedOrigins, String> {
+    web::AllowedOrigins::parse(raw).map_err(|e| e.to_string())
 }
 
 /// A duration such as `10m` or `30s`; `0` is allowed (no caching).
@@ -74,6 +82,8 @@ impl WebArgs {
         Ok(web::AuthPolicy {
             token,
             protect_reads: self.auth_reads,
+            allowed_origins: self.allowed_origins.clone(),
+            login_limits: web::LoginLimits::default(),
         })
     }
 }
@@ -116,7 +126,10 @@ impl WebArgs {
         );
         let state = web::AppState::new(store, definitions, schedules)
             .with_metrics(app::install_metrics()?)
-            .with_products(Arc::new(products));
+            .with_products(Arc::new(products))
+            .with_tag_check(crate::launcher::run_tag_check(&app::orch_config(
+                settings,
+            )?)?);
         Ok(web::router_with_auth(state, auth))
     }
 
@@ -143,7 +156,9 @@ pub async fn serve(
     router: axum::Router,
     shutdown: CancellationToken,
 ) -> Result<(), CliError> {
-    axum::serve(listener, router)
+    // The peer address reaches handlers (`ConnectInfo`): wrong tokens are throttled per client.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .map_err(|e| CliError::failure(format!("the web server on {local} failed: {e}")))

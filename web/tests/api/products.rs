@@ -3,13 +3,10 @@
 //! 404s, and the TTL cache (served from memory within the TTL, fetched again after it), with
 //! its hits and misses counted in the instance and through the `metrics` facade.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use orchestrator::definitions::ObjectStore;
 use orchestrator::storage::{RunStorage, SqliteStore, StoreOptions};
 use serde_json::json;
@@ -207,55 +204,28 @@ async fn without_products_or_a_store_the_answers_are_clear_404s() {
         .assert_error(StatusCode::NOT_FOUND, "no product store configured");
 }
 
-/// A recorder that keeps counters by name and labels, as the Prometheus exporter would.
-#[derive(Debug, Default)]
-struct Counters(Mutex<HashMap<String, Arc<AtomicU64>>>);
-
-impl Counters {
-    fn value(&self, name: &str) -> u64 {
-        self.0
-            .lock()
-            .unwrap()
-            .get(name)
-            .map_or(0, |c| c.load(Ordering::Relaxed))
-    }
-}
-
-#[derive(Debug, Clone)]
-struct SharedCounters(Arc<Counters>);
-
-impl Recorder for SharedCounters {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        let labels: Vec<String> = key
-            .labels()
-            .map(|l| format!("{}=\"{}\"", l.key(), l.value()))
-            .collect();
-        let id = format!("{}{{{}}}", key.name(), labels.join(","));
-        let counter = self.0.0.lock().unwrap().entry(id).or_default().clone();
-        Counter::from_arc(counter)
-    }
-
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::noop()
-    }
-
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
+/// The value of `orch_products_cache_total{result="…"}` in a scrape of the process's recorder.
+fn cache_count(scrape: &str, result: &str) -> f64 {
+    let lines = scrape.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == web::CACHE_METRIC && s.labels.get("result") == Some(result))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+            _ => 0.0,
+        })
+        .sum()
 }
 
 #[tokio::test]
 async fn cache_hits_and_misses_reach_the_metrics_recorder() {
-    let counters = Arc::new(Counters::default());
-    // The process-wide recorder; this is the only test of the binary that installs one (each
-    // test runs in its own process under nextest).
-    if metrics::set_global_recorder(SharedCounters(counters.clone())).is_err() {
-        eprintln!("another recorder is installed in this process; counting through it instead");
-    }
+    // The process's Prometheus recorder (installed once per process, whichever test comes
+    // first): under plain `cargo test` the other tests of this binary share it, so the counts
+    // are compared before and after, and other caches' hits can only add to them.
+    let recorder = orchestrator::telemetry::metrics::install().unwrap();
+    let before = recorder.render();
     let dir = tempfile::tempdir().unwrap();
     let local = Arc::new(LocalStore::new(dir.path()));
     three_products(local.as_ref()).await;
@@ -266,13 +236,10 @@ async fn cache_hits_and_misses_reach_the_metrics_recorder() {
             .assert_status(StatusCode::OK);
     }
     assert_eq!(products.cache_stats(), CacheStats { hits: 2, misses: 1 });
-    let hit = format!("{}{{result=\"hit\"}}", web::CACHE_METRIC);
-    let miss = format!("{}{{result=\"miss\"}}", web::CACHE_METRIC);
     assert_eq!(web::CACHE_METRIC, "orch_products_cache_total");
-    assert!(
-        counters.value(&hit) >= 2,
-        "hits counted: {:?}",
-        counters.0.lock().unwrap()
-    );
-    assert!(counters.value(&miss) >= 1, "misses counted");
+    let after = recorder.render();
+    let hits = cache_count(&after, "hit") - cache_count(&before, "hit");
+    let misses = cache_count(&after, "miss") - cache_count(&before, "miss");
+    assert!(hits >= 2.0, "hits counted: {hits}\n{after}");
+    assert!(misses >= 1.0, "misses counted: {misses}");
 }

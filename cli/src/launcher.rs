@@ -8,15 +8,41 @@ use std::time::Duration;
 
 use launcher_k8s::{
     ClusterAccess, KubernetesLauncher, KubernetesLauncherOptions, KubernetesSettings,
-    SettingsOverrides,
+    RunOverridable, SettingsOverrides,
 };
 use orchestrator::config::{LauncherKind, OrchConfig};
 use orchestrator::definitions::Definitions;
-use orchestrator::launcher::{Launcher, LocalLauncher, LocalLauncherOptions};
+use orchestrator::launcher::{Launcher, LocalLauncher, LocalLauncherOptions, RunTagCheck};
 use orchestrator::storage::RunStorage;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::CliError;
+
+/// The operator's checks of a launched run's tags: which keys of `orch/k8s_config` a run may
+/// set (`[launcher.kubernetes] run_overridable`, default list without it). Checked whatever the
+/// launcher kind: a run queued now may be launched by a Kubernetes daemon later.
+pub fn run_tag_check(config: &OrchConfig) -> Result<Arc<dyn RunTagCheck>, CliError> {
+    let table = config.launcher.kubernetes.as_ref();
+    let overridable = RunOverridable::parse(
+        "[launcher.kubernetes]",
+        table.and_then(|t| t.get("run_overridable")),
+    )
+    .map_err(|e| {
+        let path = config.path.as_deref().unwrap_or(Path::new("orch.toml"));
+        CliError::config(format!("config file {}: {e}", path.display()))
+    })?;
+    Ok(Arc::new(overridable))
+}
+
+/// Refuses `run` (exit 2, naming the key) if its tags fail the operator's checks.
+pub fn check_run_tags(
+    config: &OrchConfig,
+    run: &orchestrator::domain::NewRun,
+) -> Result<(), CliError> {
+    run_tag_check(config)?
+        .check(&run.tags)
+        .map_err(CliError::config)
+}
 
 /// Launcher settings given as flags or environment.
 #[derive(Debug, Clone, clap::Args)]

@@ -26,7 +26,11 @@ LAUNCHER_KEYS = {
     "ttl_seconds_after_finished",
     "labels",
     "annotations",
+    "run_overridable",
 }
+
+# What a run's orch/k8s_config may set unless the operator says otherwise (launcher-k8s guard.rs).
+DEFAULT_RUN_OVERRIDABLE = ["resources", "node_selector", "tolerations", "affinity", "labels", "annotations"]
 
 
 def parsed(values=None) -> dict:
@@ -51,6 +55,14 @@ class DefaultConfigTest(unittest.TestCase):
             {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
         )
         self.assertEqual(config["run_queue"], {"max_concurrent_runs": 10, "tag_limits": []})
+        self.assertEqual(k8s["run_overridable"], DEFAULT_RUN_OVERRIDABLE)
+
+    def test_run_overridable_is_the_operator_s_to_widen_or_empty(self):
+        wide = parsed({"launcher": {"kubernetes": {"run_overridable": ["resources", "image"]}}})
+        self.assertEqual(wide["launcher"]["kubernetes"]["run_overridable"], ["resources", "image"])
+        # An empty list stays a list: runs may set nothing (absent would mean the default list).
+        none = parsed({"launcher": {"kubernetes": {"run_overridable": []}}})
+        self.assertEqual(none["launcher"]["kubernetes"]["run_overridable"], [])
 
     def test_the_run_service_account_and_secret_exist_where_runs_go(self):
         rendered = render({"runs": {"namespace": "orch-runs"}})

@@ -136,7 +136,9 @@ impl KubernetesLauncher {
             .ok()
             .and_then(|k| run.tags.get(&k));
         if let Some(text) = tag {
-            settings = settings.overlay(&JobSettings::parse_tag(text)?);
+            // Checked again here: a run may have been created by a door that did not check.
+            let over = self.options.settings.run_overridable.check_tag(text)?;
+            settings = settings.overlay(&over);
         }
         Ok(settings)
     }

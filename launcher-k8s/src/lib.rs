@@ -3,6 +3,7 @@
 //! the Jobs and Pods it labelled (never by polling one object at a time).
 //!
 //! - [`settings`]: `[launcher.kubernetes]`, per-job and per-run (`orch/k8s_config`) overrides.
+//! - [`guard`]: which keys a run's tag may set (`run_overridable`), checked before a run exists.
 //! - [`manifest`]: the Job for a run (pure).
 //! - [`observe`]: what the watched Job and Pods say about a worker (pure).
 //! - [`launcher`]: [`KubernetesLauncher`], the `orchestrator::launcher::Launcher`.
@@ -14,6 +15,7 @@
 
 mod cleanup;
 pub mod client;
+pub mod guard;
 pub mod launcher;
 mod logs;
 pub mod manifest;
@@ -22,5 +24,6 @@ pub mod settings;
 mod watch;
 
 pub use client::{ClusterAccess, connect};
+pub use guard::RunOverridable;
 pub use launcher::{KubernetesLauncher, KubernetesLauncherOptions, RunEnv};
 pub use settings::{JobSettings, KubernetesSettings, SettingsError, SettingsOverrides};

@@ -5,8 +5,9 @@
 //! Overlay rule: a key set by the more specific layer wins. The string maps (`env`,
 //! `node_selector`, `labels`, `annotations`) are merged key by key; every other key (lists,
 //! `resources`, `affinity`, scalars) is replaced whole. Unknown keys are refused with their name,
-//! and `namespace` (like the launcher-wide `image_pull_grace`) can only be set in orch.toml: the
-//! daemon watches one namespace.
+//! and `namespace` (like the launcher-wide `image_pull_grace` and `run_overridable`) can only be
+//! set in orch.toml: the daemon watches one namespace. Which keys the run tag may set at all is
+//! `guard.rs`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,6 +15,8 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use crate::guard::RunOverridable;
 
 /// The run tag that overrides the Kubernetes settings of one run: a JSON object with any key of
 /// `[launcher.kubernetes]` except `namespace`.
@@ -81,7 +84,7 @@ pub struct JobSettings {
 impl JobSettings {
     /// Parses an override layer (a job definition's or a run tag's); `origin` names it in errors.
     pub fn parse_override(origin: &str, table: &Map<String, Value>) -> Result<Self, SettingsError> {
-        for key in ["namespace", "image_pull_grace"] {
+        for key in ["namespace", "image_pull_grace", "run_overridable"] {
             if table.contains_key(key) {
                 return Err(SettingsError {
                     origin: origin.to_owned(),
@@ -189,6 +192,8 @@ pub struct KubernetesSettings {
     /// How long `ErrImagePull` / `ImagePullBackOff` may last before the run fails.
     pub image_pull_grace: Duration,
     pub defaults: JobSettings,
+    /// The keys a run's `orch/k8s_config` tag may set (`guard.rs`).
+    pub run_overridable: RunOverridable,
 }
 
 /// Environment values that win over orch.toml (`ORCH_K8S_NAMESPACE`, `ORCH_K8S_IMAGE`).
@@ -240,6 +245,8 @@ impl KubernetesSettings {
                 )));
             }
         };
+        let run_overridable =
+            RunOverridable::parse(origin, table.remove("run_overridable").as_ref())?;
         let mut defaults = JobSettings::parse(origin, &table)?;
         if let Some(image) = &overrides.image {
             defaults.image = Some(image.clone());
@@ -248,6 +255,7 @@ impl KubernetesSettings {
             namespace,
             image_pull_grace,
             defaults,
+            run_overridable,
         })
     }
 }

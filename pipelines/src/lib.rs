@@ -3,6 +3,7 @@
 //! which the binary builds from its configuration. [`Seeds`] is the orch extension the stock
 //! `orch` binary is built with (`seeds/`): their settings, `orch products` and the products API.
 
+pub mod body;
 pub mod product;
 pub mod seeds;
 pub mod weather;

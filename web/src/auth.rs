@@ -3,6 +3,8 @@
 //! OPTIONS) needs `Authorization: Bearer <token>`; with `protect_reads`, reads do too. Health
 //! checks stay open for probes. Without a token the API is open: keep it on loopback.
 //!
+//! Wrong tokens are throttled per client address and overall (`throttle.rs`).
+//!
 //! This middleware guards `/api/` only; the HTML pages' login form, session cookie and CSRF
 //! tokens are `ui/guard.rs`.
 
@@ -15,6 +17,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::origin::AllowedOrigins;
+use crate::throttle::{LoginLimits, Throttle, client_of};
 
 /// The API's secret. Its `Debug` never shows it.
 #[derive(Clone)]
@@ -52,15 +56,29 @@ pub struct AuthPolicy {
     pub token: Option<AuthToken>,
     /// Reads need the token too.
     pub protect_reads: bool,
+    /// Origins besides the server's own whose pages may send mutations (`origin.rs`).
+    pub allowed_origins: AllowedOrigins,
+    /// How many wrong tokens (login form or bearer) are answered before 429 (`throttle.rs`).
+    pub login_limits: LoginLimits,
+}
+
+/// The API middleware's state: the policy and the wrong-token counters it shares with the
+/// login form.
+#[derive(Debug, Clone)]
+pub struct TokenCheck {
+    pub policy: AuthPolicy,
+    pub throttle: Arc<Throttle>,
 }
 
 /// The middleware: refuses a request the policy does not let through with 401 and
-/// `WWW-Authenticate: Bearer`.
+/// `WWW-Authenticate: Bearer`; a client that sent too many wrong tokens gets 429 with
+/// `Retry-After`, whatever it sends.
 pub async fn require_token(
-    State(policy): State<AuthPolicy>,
+    State(check): State<TokenCheck>,
     request: Request,
     next: Next,
 ) -> Response {
+    let policy = &check.policy;
     let Some(token) = &policy.token else {
         return next.run(request).await;
     };
@@ -82,11 +100,29 @@ pub async fn require_token(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(given) if token.matches(given.trim()) => next.run(request).await,
-        Some(_) => unauthorized("the bearer token is not the one this server expects"),
-        None => unauthorized("this server needs `Authorization: Bearer <ORCH_AUTH_TOKEN>`"),
+    let Some(given) = given else {
+        return unauthorized("this server needs `Authorization: Bearer <ORCH_AUTH_TOKEN>`");
+    };
+    let client = client_of(&request);
+    if let Err(throttled) = check.throttle.admit(client) {
+        return too_many(throttled);
     }
+    if token.matches(given.trim()) {
+        return next.run(request).await;
+    }
+    tracing::warn!(%client, "a request with a wrong bearer token was refused");
+    match check.throttle.failed(client) {
+        Ok(()) => unauthorized("the bearer token is not the one this server expects"),
+        Err(throttled) => too_many(throttled),
+    }
+}
+
+fn too_many(throttled: crate::throttle::Throttled) -> Response {
+    let message = format!(
+        "too many wrong tokens from this address; try again in {} s",
+        throttled.retry_after_secs()
+    );
+    throttled.stamp(ApiError::TooManyRequests(message).into_response())
 }
 
 fn unauthorized(message: &str) -> Response {

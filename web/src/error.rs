@@ -19,6 +19,12 @@ pub enum ApiError {
     /// No valid credentials (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// Refused whoever asks: e.g. a cross-site mutation (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts, e.g. wrong tokens; the response carries `Retry-After` (429).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// Nothing is there (404).
     #[error("{0}")]
     NotFound(String),
@@ -51,6 +57,8 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

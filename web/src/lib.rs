@@ -4,7 +4,8 @@
 //! [`router`] builds the whole application: `/healthz`, `/readyz`, `/metrics` (Prometheus,
 //! `metrics.rs`) and the JSON API under `/api/v1` (see the README's "JSON API"), wrapped in the
 //! layers of `layers.rs` (request ids, timeout, body limit, security headers) and the optional
-//! bearer-token check of `auth.rs` ([`router_with_auth`]). The web UI's HTML pages (`ui/`) sit
+//! bearer-token check of `auth.rs` ([`router_with_auth`]), all behind the cross-site refusal of
+//! `origin.rs`. The web UI's HTML pages (`ui/`) sit
 //! beside the API, inside the same layers, with browser auth of their own (login form, session
 //! cookie, CSRF tokens).
 
@@ -17,8 +18,10 @@ mod health;
 pub mod json;
 mod layers;
 mod metrics;
+mod origin;
 pub mod sensor_json;
 mod state;
+mod throttle;
 mod ui;
 
 use axum::Router;
@@ -30,7 +33,9 @@ pub use error::{ApiError, ErrorJson};
 pub use extract::ApiQuery;
 pub use layers::{BODY_LIMIT, REQUEST_TIMEOUT};
 pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, daemon_router};
+pub use origin::{AllowedOrigins, BadOrigin};
 pub use state::AppState;
+pub use throttle::{Limit, LoginLimits};
 
 /// The web application over `state`, open to anyone who can reach it.
 pub fn router(state: AppState) -> Router {
@@ -50,8 +55,14 @@ pub fn router_with_auth(state: AppState, auth: AuthPolicy) -> Router {
 /// API's panics here, at start.
 pub fn router_with_extensions(state: AppState, auth: AuthPolicy, api: Router) -> Router {
     // Only fails if the OS cannot give random bytes, which nothing here could work without.
-    let browser = ui::BrowserAuth::new(auth.clone())
+    let throttle = throttle::Throttle::new(auth.login_limits);
+    let browser = ui::BrowserAuth::new(auth.clone(), throttle.clone())
         .unwrap_or_else(|e| panic!("cannot make the web UI's session key: {e}"));
+    let allowed_origins = auth.allowed_origins.clone();
+    let token_check = auth::TokenCheck {
+        policy: auth,
+        throttle,
+    };
     let app = Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -62,8 +73,13 @@ pub fn router_with_extensions(state: AppState, auth: AuthPolicy, api: Router) ->
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(browser, ui::guard))
         .layer(axum::middleware::from_fn_with_state(
-            auth,
+            token_check,
             auth::require_token,
+        ))
+        // Outermost: a cross-site mutation is refused before any credential is looked at.
+        .layer(axum::middleware::from_fn_with_state(
+            allowed_origins,
+            origin::refuse_cross_site,
         ));
     layers::apply(app).with_state(state)
 }

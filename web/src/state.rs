@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use orchestrator::definitions::{Definitions, ScheduleDef};
+use orchestrator::launcher::{RunTagCheck, TagChecks};
 use orchestrator::storage::RunStorage;
 use orchestrator::telemetry::metrics::MetricsHandle;
 
@@ -16,6 +17,9 @@ pub struct AppState {
     pub schedules: Arc<[ScheduleDef]>,
     /// The process's Prometheus recorder, rendered at `/metrics`; `None`: no metrics.
     pub metrics: Option<MetricsHandle>,
+    /// The operator's checks of a launched run's tags (e.g. which `orch/k8s_config` keys a run
+    /// may set); a refusal is a 422 and no run. None unless the binary sets them.
+    pub tag_check: Arc<dyn RunTagCheck>,
 }
 
 impl AppState {
@@ -29,7 +33,14 @@ impl AppState {
             definitions,
             schedules: schedules.into(),
             metrics: None,
+            tag_check: Arc::new(TagChecks::none()),
         }
+    }
+
+    /// Checks the tags of every run launched through the API or the UI with `check`.
+    pub fn with_tag_check(mut self, check: Arc<dyn RunTagCheck>) -> Self {
+        self.tag_check = check;
+        self
     }
 
     /// Serves `handle` at `/metrics`.

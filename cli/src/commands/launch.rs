@@ -21,6 +21,7 @@ pub async fn launch(
     let store = app::open_store(settings).await?;
     let new_run =
         app::plan_launch(&definitions, store.as_ref(), request, RunStatus::Queued).await?;
+    crate::launcher::check_run_tags(&app::orch_config(settings)?, &new_run)?;
     let run = store.create_run(&new_run).await?;
     if !wait {
         println!("{}", run.id);

@@ -18,6 +18,7 @@ pub async fn run(
     let store = app::open_store(settings).await?;
     let new_run =
         app::plan_launch(&definitions, store.as_ref(), request, RunStatus::Starting).await?;
+    crate::launcher::check_run_tags(&app::orch_config(settings)?, &new_run)?;
     // Ctrl-C cancels the run (CANCELED, steps in flight STEP_CANCELED) instead of leaving it
     // STARTED; heartbeats tell a daemon watching the same store that it is alive.
     let cancellation = Cancellation::new();

@@ -34,6 +34,14 @@ pub struct WebArgs {
     /// With a token set, reads need it too (health checks stay open).
     #[arg(long, env = "ORCH_AUTH_READS", default_value_t = false)]
     pub auth_reads: bool,
+    /// Origins (`scheme://host[:port]`, comma-separated) besides this server's own whose pages
+    /// may send mutations; every other cross-site mutation is refused with 403.
+    #[arg(long, env = "ORCH_ALLOWED_ORIGINS", default_value = "", value_parser = parse_origins)]
+    pub allowed_origins: web::AllowedOrigins,
+}
+
+fn parse_origins(raw: &str) -> Result<web::AllowedOrigins, String> {
+    web::AllowedOrigins::parse(raw).map_err(|e| e.to_string())
 }
 
 impl WebArgs {
@@ -55,6 +63,8 @@ impl WebArgs {
         Ok(web::AuthPolicy {
             token,
             protect_reads: self.auth_reads,
+            allowed_origins: self.allowed_origins.clone(),
+            login_limits: web::LoginLimits::default(),
         })
     }
 }
@@ -92,8 +102,11 @@ impl WebArgs {
     ) -> Result<axum::Router, CliError> {
         let auth = self.auth()?;
         let extra_api = app::api_routes(settings).await?;
-        let state =
-            web::AppState::new(store, definitions, schedules).with_metrics(app::install_metrics()?);
+        let state = web::AppState::new(store, definitions, schedules)
+            .with_metrics(app::install_metrics()?)
+            .with_tag_check(crate::launcher::run_tag_check(&app::orch_config(
+                settings,
+            )?)?);
         Ok(web::router_with_extensions(state, auth, extra_api))
     }
 
@@ -120,7 +133,9 @@ pub async fn serve(
     router: axum::Router,
     shutdown: CancellationToken,
 ) -> Result<(), CliError> {
-    axum::serve(listener, router)
+    // The peer address reaches handlers (`ConnectInfo`): wrong tokens are throttled per client.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
         .map_err(|e| CliError::failure(format!("the web server on {local} failed: {e}")))

@@ -13,8 +13,10 @@
 mod browser;
 mod checks;
 mod control;
+mod cross_site;
 mod failures;
 mod kubernetes;
+mod limits;
 mod listing;
 mod pipeline;
 mod products;
@@ -22,6 +24,7 @@ mod schedules;
 mod secrets;
 mod selection;
 mod support;
+mod tag_check;
 mod weather;
 mod web;
 mod worker;

@@ -194,3 +194,24 @@ async fn a_bad_run_tag_fails_the_launch_naming_the_tag() {
     assert!(h.sim.jobs(NS).is_empty());
     let _ = wait_until(Duration::from_millis(10), || Some(())).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_tag_outside_run_overridable_fails_at_launch_and_creates_no_job() {
+    // A run that got into the store without the front doors' check (an old run, a direct
+    // insert): the launcher refuses it too.
+    let h = Harness::start(json!({"namespace": NS, "image": "sleeper:1"})).await;
+    let run = h
+        .queue(&[(
+            "orch/k8s_config",
+            r#"{"image": "attacker/miner:1", "service_account": "admin"}"#,
+        )])
+        .await;
+    failed(&h.ended(&run).await);
+    let message = h.end_message(&run).await;
+    assert!(
+        message.contains("tag orch/k8s_config: `image` may not be set by a run"),
+        "{message}"
+    );
+    assert!(message.contains("run_overridable"), "{message}");
+    assert!(h.sim.jobs(NS).is_empty(), "a Job was created");
+}

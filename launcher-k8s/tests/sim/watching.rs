@@ -14,9 +14,11 @@ use crate::support::{Harness, NS, definitions, settings, wait_until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pod_runs_with_the_configured_env_and_the_job_and_run_overrides() {
+    // The operator lets runs pick the image and env here (not the default list).
     let h = Harness::start(json!({"namespace": NS, "image": "sleeper:1",
         "env": {"FROM_ENV": "default"}, "env_from_secrets": ["run-env"],
-        "node_selector": {"karpenter.sh/capacity-type": "spot"}}))
+        "node_selector": {"karpenter.sh/capacity-type": "spot"},
+        "run_overridable": ["image", "env", "node_selector"]}))
     .await;
     h.sim.put_secret(
         NS,
@@ -66,6 +68,35 @@ async fn the_pod_runs_with_the_configured_env_and_the_job_and_run_overrides() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_override_the_default_run_overridable_allows_reaches_the_job_manifest() {
+    let h = Harness::start(json!({"namespace": NS, "image": "sleeper:1",
+        "resources": {"limits": {"memory": "1Gi"}}}))
+    .await;
+    let run = h
+        .queue(&[(
+            "orch/k8s_config",
+            r#"{"resources": {"limits": {"memory": "2Gi"}}, "labels": {"team": "data"},
+                "tolerations": [{"key": "orch.io/runs", "operator": "Exists"}]}"#,
+        )])
+        .await;
+    let job = h.job_of(&run).await;
+    let stored = h
+        .sim
+        .jobs(NS)
+        .into_iter()
+        .find(|j| j["metadata"]["name"] == job.as_str())
+        .unwrap();
+    let spec = &stored["spec"]["template"]["spec"];
+    assert_eq!(
+        spec["containers"][0]["resources"]["limits"]["memory"], "2Gi",
+        "the run's resources win: {spec}"
+    );
+    assert_eq!(spec["tolerations"][0]["key"], "orch.io/runs", "{spec}");
+    assert_eq!(spec["containers"][0]["image"], "sleeper:1");
+    assert_eq!(stored["metadata"]["labels"]["team"], "data", "{stored}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_replica_sees_the_job_through_its_own_watch() {
     let h = Harness::start(json!({"namespace": NS, "image": "crash:1"})).await;
     let run = h.queue(&[]).await;
@@ -97,7 +128,7 @@ async fn another_replica_sees_the_job_through_its_own_watch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_job_of_a_run_that_ended_elsewhere_is_cleaned_up() {
     let h = Harness::start_with(
-        json!({"namespace": NS, "image": "sleeper:1"}),
+        json!({"namespace": NS, "image": "sleeper:1", "run_overridable": ["image"]}),
         |_| {},
         |mut o| {
             o.cleanup_interval = Duration::from_millis(500);
@@ -126,7 +157,7 @@ async fn watches_that_expire_and_relist_keep_a_running_pod_running_and_still_see
     // Watches end every 300 ms; after each compaction, a watcher behind the head gets 410
     // Expired and relists, as after a long disconnection from a real API server.
     let h = Harness::start_with(
-        json!({"namespace": NS, "image": "sleeper:1"}),
+        json!({"namespace": NS, "image": "sleeper:1", "run_overridable": ["image"]}),
         |sim| sim.max_watch = Some(Duration::from_millis(300)),
         |o| o,
     )

@@ -4,6 +4,7 @@
 //! daemon replica can inspect or terminate a worker another replica launched.
 
 pub mod local;
+pub mod tag_check;
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use tokio::sync::mpsc;
 use crate::domain::{Run, RunId};
 
 pub use local::{LocalLauncher, LocalLauncherOptions, describe_exit};
+pub use tag_check::{RunTagCheck, TagChecks, TagRefused};
 
 /// A launcher's handle on one worker, stored as JSON on the run (`runs.worker`). Its shape is
 /// the launcher's own; `kind` names the launcher.

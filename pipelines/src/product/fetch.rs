@@ -1,12 +1,15 @@
 //! `fetch_data`: GET a JSON array of posts. `file://` URLs are read from disk so the job runs
 //! offline. Network trouble, timeouts, 429 and 5xx are retryable; other statuses and bodies that
-//! are not a JSON array are not.
+//! are not a JSON array are not, nor is a body over the run config's `max_body_bytes`
+//! (`crate::body`).
 
 use std::time::Duration;
 use tracing::Instrument;
 
 use orchestrator::definitions::{AssetContext, AssetError, AssetOutput};
 use serde_json::Value;
+
+use crate::body::{BodyError, max_body_bytes, read_capped};
 
 pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 10;
 
@@ -35,13 +38,24 @@ pub(crate) async fn fetch_data(
         }
         None => Duration::from_secs(DEFAULT_TIMEOUT_SECS),
     };
+    let cap = max_body_bytes(&ctx.config).map_err(AssetError::fatal)?;
     ctx.info(format!("fetching posts from {url}"));
     let body = if let Some(path) = url.strip_prefix("file://") {
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| AssetError::fatal(format!("cannot read {url}: {e}")))?
+            .len();
+        if size > cap {
+            return Err(AssetError::fatal(format!(
+                "{url}: {}",
+                BodyError::TooLarge { cap }
+            )));
+        }
         tokio::fs::read(path)
             .await
             .map_err(|e| AssetError::fatal(format!("cannot read {url}: {e}")))?
     } else {
-        get(&http, &url, timeout).await?
+        get(&http, &url, timeout, cap).await?
     };
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| AssetError::fatal(format!("{url} did not return JSON: {e}")))?;
@@ -58,7 +72,12 @@ pub(crate) async fn fetch_data(
         .with_metadata("source_url", url))
 }
 
-async fn get(http: &reqwest::Client, url: &str, timeout: Duration) -> Result<Vec<u8>, AssetError> {
+async fn get(
+    http: &reqwest::Client,
+    url: &str,
+    timeout: Duration,
+    cap: u64,
+) -> Result<Vec<u8>, AssetError> {
     let parsed = url::Url::parse(url)
         .map_err(|e| AssetError::fatal(format!("'{url}' is not a valid URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -103,12 +122,13 @@ async fn get(http: &reqwest::Client, url: &str, timeout: Duration) -> Result<Vec
             AssetError::fatal(message)
         });
     }
-    let body = response
-        .bytes()
+    read_capped(response, cap)
         .instrument(span)
         .await
-        .map_err(request_error)?;
-    Ok(body.to_vec())
+        .map_err(|e| match e {
+            BodyError::Transport(e) => request_error(e),
+            too_large => AssetError::fatal(format!("GET {url}: {too_large}")),
+        })
 }
 
 /// reqwest's top-level message is vague ("error sending request"); the cause says what failed.

@@ -49,6 +49,10 @@ pub fn product_pipeline_job(resources: &PipelineResources) -> Result<JobDef, Def
         Value::String(resources.product_api_url.clone()),
     );
     config.insert("timeout_seconds".into(), json!(fetch::DEFAULT_TIMEOUT_SECS));
+    config.insert(
+        crate::body::MAX_BODY_KEY.into(),
+        json!(crate::body::DEFAULT_MAX_BODY_BYTES),
+    );
     JobDef::new(
         "product_pipeline_job",
         "Fetch posts from the product API, summarize them and store the summary as JSON.",

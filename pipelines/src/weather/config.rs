@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use crate::body::MAX_BODY_KEY;
+
 /// OpenWeather's current-weather endpoint, the default of `OPENWEATHER_API_URL`.
 pub const DEFAULT_OPENWEATHER_API_URL: &str = "https://api.openweathermap.org/data/2.5/weather";
 
@@ -31,6 +33,8 @@ pub struct WeatherConfig {
     pub timeout: Duration,
     /// Fail the run when any location fails (default: only when all do).
     pub all_or_nothing: bool,
+    /// The largest response body read (`max_body_bytes`, `crate::body`).
+    pub max_body_bytes: u64,
 }
 
 /// The job's default run config: Luxembourg and Chicago in metric units.
@@ -47,6 +51,10 @@ pub fn default_config(api_url: &str) -> Map<String, Value> {
     config.insert("units".into(), Value::String("metric".into()));
     config.insert("timeout_seconds".into(), json!(DEFAULT_TIMEOUT_SECS));
     config.insert("all_or_nothing".into(), Value::Bool(false));
+    config.insert(
+        MAX_BODY_KEY.into(),
+        json!(crate::body::DEFAULT_MAX_BODY_BYTES),
+    );
     config
 }
 
@@ -93,6 +101,7 @@ impl WeatherConfig {
             units,
             timeout,
             all_or_nothing,
+            max_body_bytes: crate::body::max_body_bytes(config)?,
         })
     }
 }

@@ -6,7 +6,8 @@
 //! is scrubbed of the key before it reaches an event, a log or an error.
 //!
 //! Each location is tried up to [`ATTEMPTS`] times on network errors, timeouts, 429 and 5xx; a
-//! 401, another 4xx or a body that is not a JSON object fails that location at once. A failed
+//! 401, another 4xx, a body that is not a JSON object or one over `max_body_bytes`
+//! (`crate::body`) fails that location at once. A failed
 //! location does not lose the others: the step fails only when every location failed, or when
 //! the run config asks for `all_or_nothing`.
 
@@ -19,6 +20,7 @@ use orchestrator::secrets::{REDACTED, Secret, SecretSource};
 use serde_json::{Value, json};
 
 use super::config::{Location, WeatherConfig};
+use crate::body::{BodyError, read_capped};
 
 /// Tries per location, the first included.
 pub(crate) const ATTEMPTS: u32 = 3;
@@ -205,7 +207,16 @@ async fn fetch_location(
     let shown = shown_url(&url);
     let mut attempt = 1;
     loop {
-        match get_once(http, &url, &shown, key.expose(), config.timeout).await {
+        match get_once(
+            http,
+            &url,
+            &shown,
+            key.expose(),
+            config.timeout,
+            config.max_body_bytes,
+        )
+        .await
+        {
             Ok(value) => {
                 let fetched_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
                 return Ok((value, fetched_at));
@@ -243,6 +254,7 @@ async fn get_once(
     shown: &str,
     key: &str,
     timeout: Duration,
+    max_body: u64,
 ) -> Result<Value, LocationError> {
     let transport = |e: reqwest::Error| LocationError {
         message: if e.is_timeout() {
@@ -263,7 +275,13 @@ async fn get_once(
         .await
         .map_err(transport)?;
     let status = response.status();
-    let body = response.bytes().await.map_err(transport)?;
+    let body = read_capped(response, max_body).await.map_err(|e| match e {
+        BodyError::Transport(e) => transport(e),
+        too_large => LocationError {
+            message: format!("GET {shown}: {too_large}"),
+            retryable: false,
+        },
+    })?;
     if !status.is_success() {
         let quoted = upstream_message(&body)
             .map(|m| format!(": {}", scrub(&m, key)))

@@ -54,7 +54,8 @@ pub struct LaunchBody {
 }
 
 /// `POST /jobs/{job}/launch` → 201 `{"id": "<run id>"}`: a QUEUED run for the daemon. An unknown
-/// job is a 404; a config the job refuses, or a selection that names unknown assets or needs
+/// job is a 404; a config the job refuses, tags the operator's tag check refuses (e.g. an
+/// `orch/k8s_config` key outside `run_overridable`), or a selection that names unknown assets or needs
 /// upstream outputs never materialized, is a 422 with the reason, and no run is created.
 pub async fn launch(
     State(state): State<AppState>,
@@ -66,6 +67,10 @@ pub async fn launch(
         .resolve_config(&body.config)
         .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let tags = parse_tags(&body.tags)?;
+    state
+        .tag_check
+        .check(&tags)
+        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let mut new_run = NewRun::queued(job.name.clone(), config, tags);
     if let Some(select) = body.select.as_deref() {
         let selection =

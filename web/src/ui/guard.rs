@@ -27,18 +27,28 @@ use super::paths::{login_redirect, return_page};
 use super::session::{COOKIE, Session, SessionKeys, SessionKind};
 use crate::auth::AuthPolicy;
 use crate::layers::BODY_LIMIT;
+use crate::throttle::{Throttle, Throttled, client_of};
 
 /// What the page middleware needs: the policy and the cookie keys.
 #[derive(Debug, Clone)]
 pub struct BrowserAuth {
     pub policy: AuthPolicy,
     pub keys: SessionKeys,
+    /// Wrong tokens at the login form, counted with the API's (`throttle.rs`).
+    pub throttle: Arc<Throttle>,
 }
 
 impl BrowserAuth {
-    pub fn new(policy: AuthPolicy) -> Result<Arc<Self>, super::session::RandomFailed> {
+    pub fn new(
+        policy: AuthPolicy,
+        throttle: Arc<Throttle>,
+    ) -> Result<Arc<Self>, super::session::RandomFailed> {
         let keys = SessionKeys::new(policy.token.as_ref())?;
-        Ok(Arc::new(Self { policy, keys }))
+        Ok(Arc::new(Self {
+            policy,
+            keys,
+            throttle,
+        }))
     }
 
     fn auth_on(&self) -> bool {
@@ -132,18 +142,14 @@ pub async fn guard(State(auth): State<Arc<BrowserAuth>>, request: Request, next:
         return next.run(request).await;
     }
     let now = Utc::now();
-    let headers = request.headers();
-    let session = session_cookie(headers)
+    let session = session_cookie(request.headers())
         .and_then(|c| auth.keys.decode(c, now))
         // A cookie of the other kind (auth switched on or off since) is no session.
         .filter(|s| (s.kind == SessionKind::User) == auth.auth_on());
-    let bearer = auth.policy.token.as_ref().is_some_and(|token| {
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|given| token.matches(given.trim()))
-    });
+    let bearer = match bearer_check(&auth, &request) {
+        Ok(bearer) => bearer,
+        Err(throttled) => return too_many(throttled),
+    };
     let logged_in = auth.auth_on() && (session.is_some() || bearer);
     let is_read = matches!(
         *request.method(),
@@ -177,6 +183,40 @@ pub async fn guard(State(auth): State<Arc<BrowserAuth>>, request: Request, next:
         }
         Err(response) => response,
     }
+}
+
+/// Whether the request carries the right bearer token. A wrong one counts against the
+/// client's throttle (so pages cannot be used to guess it); a throttled client gets 429.
+fn bearer_check(auth: &BrowserAuth, request: &Request) -> Result<bool, Throttled> {
+    let Some(token) = &auth.policy.token else {
+        return Ok(false);
+    };
+    let Some(given) = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return Ok(false);
+    };
+    let client = client_of(request);
+    auth.throttle.admit(client)?;
+    if token.matches(given.trim()) {
+        return Ok(true);
+    }
+    auth.throttle.failed(client)?;
+    Ok(false)
+}
+
+/// The 429 page of a throttled client.
+fn too_many(throttled: Throttled) -> Response {
+    throttled.stamp(
+        PageError::status(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too many wrong tokens from this address; wait a little and try again",
+        )
+        .into_response(),
+    )
 }
 
 /// A read: passes with the viewer; without auth, a visitor without a session gets one.

@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use guard::{BrowserAuth, guard};
+pub(crate) use page::ErrorPage;
 pub use page::not_found;
 
 use crate::state::AppState;

@@ -20,6 +20,7 @@ fn policy(protect_reads: bool) -> AuthPolicy {
     AuthPolicy {
         token: AuthToken::new(TOKEN),
         protect_reads,
+        ..AuthPolicy::default()
     }
 }
 

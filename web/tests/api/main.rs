@@ -7,6 +7,7 @@
 mod auth;
 mod catalog;
 mod control;
+mod cross_site;
 mod daemons;
 mod launch;
 mod metrics;
@@ -14,3 +15,4 @@ mod robustness;
 mod runs;
 mod sensors;
 mod support;
+mod tag_check;

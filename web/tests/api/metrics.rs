@@ -98,6 +98,7 @@ async fn metrics_are_open_to_scrapers_when_reads_need_a_token(app: TestApp) {
             web::AuthPolicy {
                 token: web::AuthToken::new("s3cret"),
                 protect_reads: true,
+                ..web::AuthPolicy::default()
             },
         ),
         ..app

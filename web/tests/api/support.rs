@@ -152,6 +152,16 @@ impl TestApp {
         Self { router, ..self }
     }
 
+    /// The same application with the operator's tag check `check` on launches.
+    pub fn with_tag_check(self, check: Arc<dyn orchestrator::launcher::RunTagCheck>) -> Self {
+        let state =
+            AppState::new(self.store.clone(), definitions(), schedules()).with_tag_check(check);
+        Self {
+            router: web::router(state),
+            ..self
+        }
+    }
+
     /// The same application with this process's Prometheus recorder at `/metrics`.
     pub fn with_metrics(self) -> Self {
         let metrics = orchestrator::telemetry::metrics::install().unwrap();

@@ -23,6 +23,7 @@ fn secured(app: TestApp, protect_reads: bool) -> TestApp {
     app.with_auth(AuthPolicy {
         token: AuthToken::new(TOKEN),
         protect_reads,
+        ..AuthPolicy::default()
     })
 }
 

@@ -15,6 +15,8 @@ mod scale;
 #[path = "../api/support.rs"]
 #[allow(dead_code)]
 mod support;
+mod tag_check;
+mod throttle;
 
 /// Percent-encodes a query value.
 pub fn browser_encode(text: &str) -> String {

@@ -1,6 +1,6 @@
 //! `POST /jobs/{job}/launch`: the Launch Run form. The config text must be a JSON object the
 //! job accepts (`JobDef::resolve_config`: known keys, the defaults' types) and the tags
-//! `key=value` lines; only then is the QUEUED run created, and the browser sent to it (303). A
+//! `key=value` lines the operator's tag check accepts (`AppState::tag_check`); only then is the QUEUED run created, and the browser sent to it (303). A
 //! refusal is the job page again, 422, with the reason and the text as typed; no run exists.
 
 use axum::Form;
@@ -33,7 +33,13 @@ pub async fn submit(
     Form(form): Form<LaunchForm>,
 ) -> Result<Response, PageError> {
     let job = find(&state, &name)?;
-    let run = match validate(job, &form) {
+    let run = match validate(job, &form).and_then(|run| {
+        state
+            .tag_check
+            .check(&run.tags)
+            .map(|()| run)
+            .map_err(|e| e.to_string())
+    }) {
         Ok(run) => run,
         Err(reason) => {
             let body = page(&state, viewer, job, Some((form.config, form.tags, reason))).await?;

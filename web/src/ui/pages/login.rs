@@ -2,7 +2,8 @@
 //! (`ORCH_AUTH_TOKEN`); the right one sets the signed session cookie (`session.rs`) and sends
 //! the browser on to `next` — a path on this site only, never another host. A wrong one is the
 //! form again, 401, with no hint of the token. Without a token configured there is nothing to
-//! log in to, and the form says so.
+//! log in to, and the form says so. Wrong tokens are throttled per client address and overall
+//! (`throttle.rs`): past the limits every attempt is 429 with `Retry-After`.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use axum::{Extension, Form};
 use chrono::Utc;
 use serde::Deserialize;
 
+use crate::throttle::{ClientAddr, Throttled};
 use crate::ui::guard::{BrowserAuth, Viewer};
 use crate::ui::page::{PageError, PageQuery};
 use crate::ui::paths::local_path;
@@ -50,6 +52,7 @@ pub struct LoginForm {
 
 pub async fn submit(
     Extension(auth): Extension<Arc<BrowserAuth>>,
+    client: ClientAddr,
     viewer: Viewer,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
@@ -58,8 +61,22 @@ pub async fn submit(
     let Some(token) = &auth.policy.token else {
         return Ok(Redirect::to(&next).into_response());
     };
+    let throttled = |throttled: Throttled, viewer: Viewer, next: String| {
+        let page = LoginPage {
+            viewer,
+            next,
+            error: Some("Too many wrong tokens from this address. Wait a little and try again."),
+        };
+        Ok(throttled.stamp((StatusCode::TOO_MANY_REQUESTS, page).into_response()))
+    };
+    if let Err(t) = auth.throttle.admit(client.0) {
+        return throttled(t, viewer, next);
+    }
     if !token.matches(form.token.trim()) {
-        tracing::warn!("a login with a wrong token was refused");
+        tracing::warn!(client = %client.0, "a login with a wrong token was refused");
+        if let Err(t) = auth.throttle.failed(client.0) {
+            return throttled(t, viewer, next);
+        }
         let page = LoginPage {
             viewer,
             next,

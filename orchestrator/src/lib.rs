@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod definitions;
 pub mod domain;
+pub mod jobfile;
 pub mod launcher;
 pub mod products;
 pub mod redact;

@@ -60,8 +60,14 @@ async fn s3(settings: &Settings, bucket: &str, prefix: &str) -> S3Store {
     .await
 }
 
-/// The job definitions with their resources.
+/// The job definitions with their resources: the compiled-in jobs and the job files'.
 pub async fn definitions(settings: &Settings) -> Result<Arc<Definitions>, CliError> {
+    let compiled = compiled_definitions(settings).await?;
+    crate::jobfiles::with_job_files(settings, compiled).map(Arc::new)
+}
+
+/// The jobs compiled into this binary, with their resources.
+pub async fn compiled_definitions(settings: &Settings) -> Result<Definitions, CliError> {
     let objects: Arc<dyn ObjectStore> = match &settings.s3_bucket_name {
         Some(bucket) if !bucket.is_empty() => Arc::new(s3(settings, bucket, "").await),
         _ => Arc::new(LocalStore::new(settings.orch_home.join("objects"))),
@@ -74,7 +80,6 @@ pub async fn definitions(settings: &Settings) -> Result<Arc<Definitions>, CliErr
         weather_objects: weather_objects(settings).await,
     };
     pipelines::definitions(&resources)
-        .map(Arc::new)
         .map_err(|e| CliError::config(format!("the job definitions do not load: {e}")))
 }
 
@@ -107,7 +112,7 @@ pub fn resolve_launch<'d>(
 ) -> Result<(&'d JobDef, serde_json::Value, orchestrator::domain::Tags), CliError> {
     let job = find_job(definitions, job_name)?;
     let overrides = crate::kv::parse_config(config).map_err(CliError::config)?;
-    let tags = crate::kv::parse_tags(tags).map_err(CliError::config)?;
+    let tags = job.run_tags(crate::kv::parse_tags(tags).map_err(CliError::config)?);
     let config = job.resolve_config(&overrides).map_err(CliError::config)?;
     Ok((job, config, tags))
 }

@@ -154,7 +154,8 @@ pub async fn plan_launch(
 ) -> Result<orchestrator::domain::NewRun, CliError> {
     let (job, config, tags) =
         resolve_launch(definitions, request.job, request.config, request.tags)?;
-    let mut run = orchestrator::domain::NewRun::queued(job.name.clone(), config, tags);
+    let mut run = orchestrator::domain::NewRun::queued(job.name.clone(), config, tags)
+        .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored());
     run.status = status;
     if let Some(select) = request.select {
         let selection = AssetSelection::parse(select)

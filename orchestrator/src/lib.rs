@@ -16,5 +16,6 @@ pub mod products;
 pub mod redact;
 pub mod run_control;
 pub mod secrets;
+pub mod snapshot;
 pub mod storage;
 pub mod telemetry;

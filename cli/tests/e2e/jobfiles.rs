@@ -275,3 +275,91 @@ async fn orch_run_executes_shell_command_assets_passing_outputs_downstream() {
     assert!(error.contains('5'), "exit code 5 in {error:?}");
     assert!(error.contains("no greeting"), "stderr quoted in {error:?}");
 }
+
+/// The run's `definition_version` from `orch runs show --json`.
+async fn definition_version(orch: &Orch, run_id: &str) -> String {
+    let run = orch.show(run_id).await;
+    run["definition_version"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no definition_version: {run:#}"))
+        .to_owned()
+}
+
+/// The run id `orch launch` prints on its last line.
+fn launched_id(out: &crate::support::Output) -> String {
+    out.stdout
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_run_stores_the_definition_it_was_launched_with() {
+    init();
+    let orch = offline();
+    let jobs = orch.home().join("jobs");
+    write_shell_job(&jobs);
+    let first = launched_id(orch.run(&["launch", "shell_job"]).await.assert_exit(0));
+    let before = definition_version(&orch, &first).await;
+    assert_eq!(before.len(), 64, "a hex SHA-256: {before}");
+    let again = launched_id(orch.run(&["launch", "shell_job"]).await.assert_exit(0));
+    assert_eq!(
+        definition_version(&orch, &again).await,
+        before,
+        "unchanged file, same version"
+    );
+
+    std::fs::write(
+        jobs.join("shell.toml"),
+        THREE_STEPS.replace("EXPECTED = \"6\"", "EXPECTED = \"7\""),
+    )
+    .unwrap();
+    let edited = launched_id(orch.run(&["launch", "shell_job"]).await.assert_exit(0));
+    let after = definition_version(&orch, &edited).await;
+    assert_ne!(after, before, "the edit is a new definition");
+    // The first run still names its own snapshot, which still holds the old environment.
+    assert_eq!(definition_version(&orch, &first).await, before);
+    let store = orch.store().await;
+    let old = store.get_job_snapshot(&before).await.unwrap().unwrap();
+    let old: serde_json::Value = serde_json::from_str(&old).unwrap();
+    assert_eq!(old["job"], "shell_job");
+    assert_eq!(old["assets"][2]["compute"]["env"]["EXPECTED"], "6");
+    let new = store.get_job_snapshot(&after).await.unwrap().unwrap();
+    assert!(new.contains("\"EXPECTED\":\"7\""), "{new}");
+}
+
+/// Needs the worker's command runner and the worker executing the run's snapshot
+/// (`orchestrator::snapshot::job_for_run`).
+#[tokio::test]
+async fn a_queued_run_keeps_its_snapshot_across_an_edit_of_the_file() {
+    init();
+    let orch = offline().env("ORCH_MONITOR_INTERVAL", "100ms");
+    let jobs = orch.home().join("jobs");
+    write_shell_job(&jobs);
+    let id = launched_id(orch.run(&["launch", "shell_job"]).await.assert_exit(0));
+    // Edited while the run waits: under the new file `report` would fail (expects 7).
+    std::fs::write(
+        jobs.join("shell.toml"),
+        THREE_STEPS.replace("EXPECTED = \"6\"", "EXPECTED = \"7\""),
+    )
+    .unwrap();
+    let mut daemon = orch.spawn(&["daemon"], "daemon.log");
+    let store = orch.store().await;
+    let run_id = orchestrator::domain::RunId::parse(&id).unwrap();
+    crate::support::eventually(
+        "the end of the run",
+        std::time::Duration::from_secs(30),
+        || async { store.get_run(run_id).await.unwrap().status.is_terminal() },
+    )
+    .await;
+    daemon.kill().await.unwrap();
+    let run = orch.show(&id).await;
+    assert_eq!(
+        run["status"],
+        "SUCCESS",
+        "the run executed the definition it was launched with: {run:#}\n{}",
+        orch.log("daemon.log")
+    );
+}

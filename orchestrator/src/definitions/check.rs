@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::asset::AssetError;
+use super::command::CommandSpec;
 use super::context::AssetContext;
 use crate::domain::{CheckResult, CheckSeverity, IdError};
 
@@ -31,6 +32,8 @@ pub struct AssetCheckDef {
     /// defaults, and of a check that errs.
     pub severity: CheckSeverity,
     pub compute: CheckFn,
+    /// The command `compute` runs, when it is a job file's command check (kept for snapshots).
+    pub command: Option<CommandSpec>,
 }
 
 impl fmt::Debug for AssetCheckDef {
@@ -39,6 +42,7 @@ impl fmt::Debug for AssetCheckDef {
             .field("name", &self.name)
             .field("blocking", &self.blocking)
             .field("severity", &self.severity)
+            .field("command", &self.command)
             .finish_non_exhaustive()
     }
 }
@@ -94,6 +98,7 @@ impl AssetCheckDefBuilder {
             blocking: self.blocking,
             severity: self.severity,
             compute: Arc::new(move |ctx, value| Box::pin(f(ctx, value))),
+            command: None,
         })
     }
 }

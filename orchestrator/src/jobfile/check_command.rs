@@ -11,7 +11,9 @@ use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
 use super::validate::CheckSpec;
-use crate::definitions::{AssetCheckDef, AssetContext, AssetError, CommandSpec};
+use crate::definitions::{
+    AssetCheckDef, AssetCheckDefBuilder, AssetContext, AssetError, CommandSpec,
+};
 use crate::domain::{CheckResult, CheckSeverity, IdError};
 
 /// The most stderr lines kept on a failed check's metadata.
@@ -22,19 +24,34 @@ pub fn check_def(spec: &CheckSpec) -> Result<Option<AssetCheckDef>, IdError> {
     let Some(command) = spec.command.clone() else {
         return Ok(None);
     };
-    let command = Arc::new(command);
-    let name = spec.name.clone();
-    let severity = spec.severity;
-    AssetCheckDef::builder(&spec.name)
-        .description(&spec.description)
-        .blocking(spec.blocking)
-        .severity(spec.severity)
-        .compute(move |ctx, value| {
-            let command = Arc::clone(&command);
-            let name = name.clone();
-            async move { run_check(&command, &name, severity, &ctx, &value).await }
-        })
-        .map(Some)
+    command_check(
+        AssetCheckDef::builder(&spec.name)
+            .description(&spec.description)
+            .blocking(spec.blocking)
+            .severity(spec.severity),
+        &spec.name,
+        spec.severity,
+        command,
+    )
+    .map(Some)
+}
+
+/// A check named `name` that runs `command` (what job files and snapshots build).
+pub fn command_check(
+    builder: AssetCheckDefBuilder,
+    name: &str,
+    severity: CheckSeverity,
+    command: CommandSpec,
+) -> Result<AssetCheckDef, IdError> {
+    let shared = Arc::new(command.clone());
+    let name = name.to_owned();
+    let mut def = builder.compute(move |ctx, value| {
+        let command = Arc::clone(&shared);
+        let name = name.clone();
+        async move { run_check(&command, &name, severity, &ctx, &value).await }
+    })?;
+    def.command = Some(command);
+    Ok(def)
 }
 
 async fn run_check(

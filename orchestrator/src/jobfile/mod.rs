@@ -36,7 +36,7 @@
 //! merges them into the compiled-in definitions. Faults print as `path:line:column: fault`.
 
 mod build;
-mod check_command;
+pub(crate) mod check_command;
 mod error;
 mod load;
 mod parse;

@@ -16,6 +16,7 @@ mod rows;
 pub mod schedules;
 mod sensor_rows;
 pub mod sensors;
+pub mod snapshots;
 mod sql;
 mod sqlite;
 
@@ -35,6 +36,7 @@ pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
 pub use schedules::ScheduleStorage;
 pub use sensors::{EvaluatedBatch, SensorStorage};
+pub use snapshots::SnapshotStorage;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
@@ -101,6 +103,7 @@ pub trait RunStorage:
     + BrowseStorage
     + FreshnessStorage
     + CheckStorage
+    + SnapshotStorage
     + Send
     + Sync
     + Debug

@@ -17,6 +17,7 @@ use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
 use super::sensors::shared_sensor_storage;
+use super::snapshots::shared_snapshot_storage;
 use super::sql::shared_storage;
 use super::{StorageError, StoreOptions};
 
@@ -96,6 +97,7 @@ shared_alert_storage!(PgStore, sqlx::Postgres);
 shared_browse_storage!(PgStore, sqlx::Postgres);
 shared_check_storage!(PgStore, sqlx::Postgres);
 shared_freshness_storage!(PgStore, sqlx::Postgres);
+shared_snapshot_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
 /// notifications at commit, and drops them on rollback).

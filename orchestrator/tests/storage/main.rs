@@ -26,4 +26,5 @@ mod retention;
 mod runs;
 mod schedules;
 mod sensors;
+mod snapshots;
 mod transitions;

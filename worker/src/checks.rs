@@ -1,15 +1,20 @@
-//! A step with its asset checks: the step runs (`step::run_step`), then each check of the asset
-//! over its output, in declaration order, each verdict an `ASSET_CHECK_EVALUATION` event. A
-//! check that errs or panics counts as failed with its declared severity and the error in its
-//! metadata. A blocking check failing with severity `Error` ends the step `Blocked`: its output
-//! is kept (the asset did materialize) but downstream steps are skipped, naming the check.
+//! A step with its asset checks: the step runs (`step::run_step`), then each declared check of
+//! the asset, in declaration order, each verdict an `ASSET_CHECK_EVALUATION` event: a Rust
+//! function over the output, a command given the output, or the verdict the asset reported
+//! itself (Pipes' `report_asset_check`), which counts as failed when never reported. Checks the
+//! asset reported without declaring them are recorded after, blocking nothing. A check that
+//! errs or panics counts as failed with its declared severity and the error in its metadata.
+//! A blocking check failing with severity `Error` ends the step `Blocked`: its output is kept
+//! (the asset did materialize) but downstream steps are skipped, naming the check.
 
 use std::sync::Arc;
 
-use orchestrator::definitions::{AssetCheckDef, AssetContext, EventSink};
-use orchestrator::domain::{CheckResult, EventKind, NewEvent};
+use orchestrator::definitions::{AssetCheckDef, AssetContext, CheckCompute, CheckFn, EventSink};
+use orchestrator::domain::{AssetKey, CheckResult, EventKind, NewEvent};
 use serde_json::Value;
 
+use crate::command;
+use crate::event_writer::EventWriter;
 use crate::step::{StepRun, run_step};
 
 /// How a step ended, checks included.
@@ -27,41 +32,92 @@ pub(crate) enum StepEnd {
 /// Runs the step, then its checks.
 pub(crate) async fn run_step_with_checks(step: StepRun) -> StepEnd {
     if step.def.checks.is_empty() {
+        // The common case, without cloning the step: only what the asset reported, if anything.
+        let (key, events) = (step.def.key.clone(), step.events.clone());
         return match run_step(step).await {
-            Ok(value) => StepEnd::Done(value),
+            Ok(done) => {
+                for (name, result) in done.checks {
+                    record(&events, &key, name, result);
+                }
+                StepEnd::Done(done.value)
+            }
             Err(message) => StepEnd::Failed(message),
         };
     }
     let context = step.clone();
-    let value = match run_step(step).await {
-        Ok(value) => value,
+    let done = match run_step(step).await {
+        Ok(done) => done,
         Err(message) => return StepEnd::Failed(message),
     };
+    let mut reported = done.checks;
     let mut blocked = None;
     for check in &context.def.checks {
-        let result = evaluate(&context, check, value.clone()).await;
+        let result = match &check.compute {
+            CheckCompute::Rust(compute) => {
+                evaluate(&context, check, compute, done.value.clone()).await
+            }
+            CheckCompute::Command(spec) => {
+                command::check(&context, check, spec, done.value.clone()).await
+            }
+            CheckCompute::Reported => {
+                take_reported(&mut reported, &check.name).unwrap_or_else(|| {
+                    CheckResult::failed(check.severity).with_metadata("error", "not reported")
+                })
+            }
+        };
         if check.blocking && result.blocks() && blocked.is_none() {
             blocked = Some(check.name.clone());
         }
-        context.events.emit(NewEvent::step(
+        record(
+            &context.events,
             &context.def.key,
-            EventKind::AssetCheckEvaluation {
-                asset: context.def.key.clone(),
-                check: check.name.clone(),
-                passed: result.passed,
-                severity: result.severity,
-                metadata: result.metadata,
-            },
-        ));
+            check.name.clone(),
+            result,
+        );
+    }
+    for (name, result) in reported {
+        record(&context.events, &context.def.key, name, result);
     }
     match blocked {
         Some(check) => StepEnd::Blocked { check },
-        None => StepEnd::Done(value),
+        None => StepEnd::Done(done.value),
     }
 }
 
-/// One check, in its own task so a panic becomes a failed verdict.
-async fn evaluate(step: &StepRun, check: &AssetCheckDef, value: Arc<Value>) -> CheckResult {
+fn record(events: &EventWriter, asset: &AssetKey, check: String, result: CheckResult) {
+    events.emit(NewEvent::step(
+        asset,
+        EventKind::AssetCheckEvaluation {
+            asset: asset.clone(),
+            check,
+            passed: result.passed,
+            severity: result.severity,
+            metadata: result.metadata,
+        },
+    ));
+}
+
+/// The last verdict the asset reported for `name`; every report of it is taken.
+fn take_reported(reported: &mut Vec<(String, CheckResult)>, name: &str) -> Option<CheckResult> {
+    let mut last = None;
+    reported.retain(|(n, result)| {
+        if n == name {
+            last = Some(result.clone());
+            false
+        } else {
+            true
+        }
+    });
+    last
+}
+
+/// One Rust check, in its own task so a panic becomes a failed verdict.
+async fn evaluate(
+    step: &StepRun,
+    check: &AssetCheckDef,
+    compute: &CheckFn,
+    value: Arc<Value>,
+) -> CheckResult {
     let sink: Arc<dyn EventSink> = step.events.clone();
     let ctx = AssetContext::new(
         step.run_id,
@@ -72,7 +128,7 @@ async fn evaluate(step: &StepRun, check: &AssetCheckDef, value: Arc<Value>) -> C
         step.inputs.clone(),
         sink,
     );
-    let call = std::panic::AssertUnwindSafe((check.compute)(ctx, value));
+    let call = std::panic::AssertUnwindSafe(compute(ctx, value));
     let error = match futures::FutureExt::catch_unwind(call).await {
         Ok(Ok(result)) => return result,
         Ok(Err(e)) => e.message,

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use orchestrator::definitions::{Definitions, EventSink, Inputs, JobDef};
 use orchestrator::domain::{AssetKey, EventKind, NewEvent, Run, RunId, RunStatus};
@@ -14,6 +15,7 @@ use tracing::Instrument;
 
 use crate::cancel::Cancellation;
 use crate::checks::{StepEnd, run_step_with_checks};
+use crate::command::{Commands, Reaper};
 use crate::event_writer::{EventObserver, EventWriter};
 use crate::io_manager::IoManager;
 use crate::step::StepRun;
@@ -69,7 +71,13 @@ pub struct Worker {
     store: Arc<dyn RunStorage>,
     definitions: Arc<Definitions>,
     io: IoManager,
+    command_grace: Duration,
+    command_env: Arc<Vec<(String, String)>>,
 }
+
+/// Between SIGTERM and SIGKILL for a command asset's process group, by default: half of the
+/// launcher's default grace for the worker itself, so the worker records the end first.
+pub const DEFAULT_COMMAND_GRACE: Duration = Duration::from_secs(5);
 
 impl Worker {
     pub fn new(store: Arc<dyn RunStorage>, definitions: Arc<Definitions>, io: IoManager) -> Self {
@@ -77,7 +85,24 @@ impl Worker {
             store,
             definitions,
             io,
+            command_grace: DEFAULT_COMMAND_GRACE,
+            command_env: Arc::default(),
         }
+    }
+
+    /// Variables every command asset gets on top of the worker's environment (and under its
+    /// own `env`): e.g. `ORCH_HOME` as an absolute path, since a command runs in its own
+    /// directory.
+    pub fn with_command_env(mut self, env: Vec<(String, String)>) -> Self {
+        self.command_env = Arc::new(env);
+        self
+    }
+
+    /// How long a command asset's processes get between SIGTERM and SIGKILL when a cancel or a
+    /// timeout stops them.
+    pub fn with_command_grace(mut self, grace: Duration) -> Self {
+        self.command_grace = grace;
+        self
     }
 
     /// Executes run `id`, which must be STARTING, to its end, and returns it as stored last.
@@ -201,9 +226,14 @@ impl Worker {
             .collect();
         let mut running: JoinSet<(AssetKey, StepEnd)> = JoinSet::new();
         let mut in_flight = InFlight::new();
+        let commands = Commands {
+            reaper: Reaper::new(),
+            grace: self.command_grace,
+            env: self.command_env.clone(),
+        };
         loop {
             if cancellation.is_canceled() {
-                return stop_steps(running, in_flight, events, cancellation).await;
+                return stop_steps(running, in_flight, events, cancellation, &commands).await;
             }
             // `pending` is in dependency order, so one pass propagates skips down a chain.
             let mut still_pending = Vec::new();
@@ -234,6 +264,7 @@ impl Worker {
                         inputs: Arc::new(inputs),
                         events: events.clone(),
                         io: self.io.clone(),
+                        commands: commands.clone(),
                     };
                     // In the run's span, so the step's span (and its logs) are the run's.
                     let task = running.spawn(
@@ -353,6 +384,7 @@ async fn stop_steps(
     mut in_flight: InFlight,
     events: &Arc<EventWriter>,
     cancellation: &Cancellation,
+    commands: &Commands,
 ) -> RunOutcome {
     running.abort_all();
     while let Some(joined) = running.join_next_with_id().await {
@@ -374,6 +406,9 @@ async fn stop_steps(
             }
         }
     }
+    // The aborted command steps left their process groups with the reaper: none outlives
+    // the run.
+    commands.reaper.end_all(commands.grace).await;
     RunOutcome::Canceled {
         message: cancellation.reason().unwrap_or("canceled").to_owned(),
     }

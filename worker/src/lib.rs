@@ -7,10 +7,14 @@
 //! when it finds the run CANCELING): the steps in flight are stopped and record `STEP_CANCELED`,
 //! and the run ends CANCELED.
 //!
+//! An asset is Rust code in this process or an external command (`command`): a child process
+//! in a group of its own that speaks Dagster Pipes or orch's plain environment protocol.
+//!
 //! The worker talks to storage only; it knows nothing of the daemon, HTTP or the CLI.
 
 mod cancel;
 mod checks;
+mod command;
 mod ending;
 mod event_writer;
 mod executor;
@@ -21,6 +25,6 @@ mod step;
 
 pub use cancel::Cancellation;
 pub use event_writer::{EventObserver, EventWriter};
-pub use executor::{ExecuteOptions, RunOutcome, Worker, WorkerError};
+pub use executor::{DEFAULT_COMMAND_GRACE, ExecuteOptions, RunOutcome, Worker, WorkerError};
 pub use heartbeat::{Heartbeat, MIN_INTERVAL};
 pub use io_manager::IoManager;

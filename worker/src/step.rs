@@ -7,10 +7,11 @@ use std::time::Instant;
 use orchestrator::definitions::{
     AssetCompute, AssetContext, AssetDef, AssetError, AssetOutput, EventSink, Inputs,
 };
-use orchestrator::domain::{EventKind, JobName, NewEvent, RunId};
+use orchestrator::domain::{CheckResult, EventKind, JobName, NewEvent, RunId};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::command::{self, Commands};
 use crate::event_writer::EventWriter;
 use crate::io_manager::IoManager;
 
@@ -24,11 +25,19 @@ pub(crate) struct StepRun {
     pub inputs: Arc<Inputs>,
     pub events: Arc<EventWriter>,
     pub io: IoManager,
+    pub commands: Commands,
+}
+
+/// A step that succeeded: its output, and the checks its asset evaluated itself.
+#[derive(Debug)]
+pub(crate) struct Materialized {
+    pub value: Arc<Value>,
+    pub checks: Vec<(String, CheckResult)>,
 }
 
 /// Runs the step to success or to its last failed attempt; the error is the step's failure
 /// message as recorded.
-pub(crate) async fn run_step(step: StepRun) -> Result<Arc<Value>, String> {
+pub(crate) async fn run_step(step: StepRun) -> Result<Materialized, String> {
     let span = tracing::info_span!("step", run_id = %step.run_id, step = %step.def.key);
     async move {
         let key = &step.def.key;
@@ -40,12 +49,12 @@ pub(crate) async fn run_step(step: StepRun) -> Result<Arc<Value>, String> {
             emit(EventKind::StepStart { attempt });
             let error = match attempt_once(&step, attempt).await {
                 Ok(output) => match persist(&step, output).await {
-                    Ok(value) => {
+                    Ok(done) => {
                         let duration_ms =
                             u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                         tracing::info!(attempt, duration_ms, "step succeeded");
                         emit(EventKind::StepSuccess { duration_ms });
-                        return Ok(value);
+                        return Ok(done);
                     }
                     Err(e) => e,
                 },
@@ -84,12 +93,7 @@ async fn attempt_once(step: &StepRun, attempt: u32) -> Result<AssetOutput, Asset
     let sink: Arc<dyn EventSink> = step.events.clone();
     let compute = match &step.def.compute {
         AssetCompute::Rust(compute) => compute.clone(),
-        // Skeleton: the command runner (`worker::command`) replaces this refusal.
-        AssetCompute::Command(_) => {
-            return Err(AssetError::fatal(
-                "command assets are not executed by this worker yet",
-            ));
-        }
+        AssetCompute::Command(spec) => return command::attempt(step, attempt, spec).await,
     };
     let ctx = AssetContext::new(
         step.run_id,
@@ -122,7 +126,7 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Stores the output through the IO manager and records output and materialization.
-async fn persist(step: &StepRun, output: AssetOutput) -> Result<Arc<Value>, AssetError> {
+async fn persist(step: &StepRun, output: AssetOutput) -> Result<Materialized, AssetError> {
     let key = &step.def.key;
     let stored = step
         .io
@@ -145,5 +149,8 @@ async fn persist(step: &StepRun, output: AssetOutput) -> Result<Arc<Value>, Asse
             metadata: output.metadata,
         },
     ));
-    Ok(Arc::new(output.value))
+    Ok(Materialized {
+        value: Arc::new(output.value),
+        checks: output.checks,
+    })
 }

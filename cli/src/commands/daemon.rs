@@ -79,6 +79,8 @@ impl DaemonArgs {
             heartbeat_timeout: self.heartbeat_timeout,
             termination_grace: self.termination_grace,
             monitor_interval: self.monitor_interval,
+            // main at e5e5e4b lacks the lease settings here; the defaults until it has them.
+            ..DaemonOptions::default()
         }
     }
 }

@@ -14,14 +14,17 @@ use super::check::AssetCheckDef;
 use super::command::CommandSpec;
 use super::context::AssetContext;
 use super::freshness::FreshnessPolicy;
-use crate::domain::{AssetKey, Metadata};
+use crate::domain::{AssetKey, CheckResult, Metadata};
 
 /// What an asset function returns: the value handed to downstream assets (persisted by the IO
-/// manager) and the metadata recorded on its materialization.
+/// manager), the metadata recorded on its materialization, and the verdicts of checks the
+/// asset evaluated itself (as a Pipes script's `report_asset_check`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AssetOutput {
     pub value: Value,
     pub metadata: Metadata,
+    /// Check name → verdict, in the order reported.
+    pub checks: Vec<(String, CheckResult)>,
 }
 
 impl AssetOutput {
@@ -29,7 +32,14 @@ impl AssetOutput {
         Self {
             value,
             metadata: Metadata::new(),
+            checks: Vec::new(),
         }
+    }
+
+    /// Adds the verdict of check `name`, evaluated by the asset itself.
+    pub fn with_check(mut self, name: &str, result: CheckResult) -> Self {
+        self.checks.push((name.to_owned(), result));
+        self
     }
 
     pub fn with_metadata(mut self, key: &str, value: impl Into<Value>) -> Self {

@@ -1,6 +1,10 @@
-//! Asset checks: data-quality verdicts on an asset's output, run right after the asset. A Rust
-//! check is a function over the output and the asset's context; `blocking` checks that fail
-//! with severity `Error` stop the asset's downstream steps (skipped, naming the check).
+//! Asset checks: data-quality verdicts on an asset's output, run right after the asset. A check
+//! is a Rust function over the output and the asset's context, a command (exit 0 = passed), or
+//! reported by the asset itself (Pipes' `report_asset_check`, or [`AssetOutput::checks`]); a
+//! declared check the asset never reports counts as failed. `blocking` checks that fail with
+//! severity `Error` stop the asset's downstream steps (skipped, naming the check).
+//!
+//! [`AssetOutput::checks`]: super::AssetOutput
 
 use std::fmt;
 use std::future::Future;
@@ -31,9 +35,30 @@ pub struct AssetCheckDef {
     /// The severity of a failure the function reports with [`CheckResult::from_bool`]-style
     /// defaults, and of a check that errs.
     pub severity: CheckSeverity,
-    pub compute: CheckFn,
-    /// The command `compute` runs, when it is a job file's command check (kept for snapshots).
-    pub command: Option<CommandSpec>,
+    pub compute: CheckCompute,
+}
+
+/// How a check reaches its verdict.
+#[derive(Clone)]
+pub enum CheckCompute {
+    /// A function over the asset's output, in the worker.
+    Rust(CheckFn),
+    /// A command run after the asset, with the asset's output as its one input: exit 0 is
+    /// passed; through Pipes it may add metadata (or give the verdict) with
+    /// `report_asset_check`.
+    Command(CommandSpec),
+    /// Reported by the asset's own step; never reported is failed ("not reported").
+    Reported,
+}
+
+impl fmt::Debug for CheckCompute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rust(_) => f.write_str("Rust(…)"),
+            Self::Command(spec) => f.debug_tuple("Command").field(spec).finish(),
+            Self::Reported => f.write_str("Reported"),
+        }
+    }
 }
 
 impl fmt::Debug for AssetCheckDef {
@@ -42,7 +67,7 @@ impl fmt::Debug for AssetCheckDef {
             .field("name", &self.name)
             .field("blocking", &self.blocking)
             .field("severity", &self.severity)
-            .field("command", &self.command)
+            .field("compute", &self.compute)
             .finish_non_exhaustive()
     }
 }
@@ -90,6 +115,22 @@ impl AssetCheckDefBuilder {
         F: Fn(AssetContext, Arc<Value>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<CheckResult, AssetError>> + Send + 'static,
     {
+        self.finish(CheckCompute::Rust(Arc::new(move |ctx, value| {
+            Box::pin(f(ctx, value))
+        })))
+    }
+
+    /// Finishes the check as a command run after the asset.
+    pub fn command(self, spec: CommandSpec) -> Result<AssetCheckDef, IdError> {
+        self.finish(CheckCompute::Command(spec))
+    }
+
+    /// Finishes the check as one the asset reports itself.
+    pub fn reported(self) -> Result<AssetCheckDef, IdError> {
+        self.finish(CheckCompute::Reported)
+    }
+
+    fn finish(self, compute: CheckCompute) -> Result<AssetCheckDef, IdError> {
         // The same rules as an asset key: the name appears in events, URLs and job files.
         crate::domain::AssetKey::parse(&self.name)?;
         Ok(AssetCheckDef {
@@ -97,8 +138,7 @@ impl AssetCheckDefBuilder {
             description: self.description,
             blocking: self.blocking,
             severity: self.severity,
-            compute: Arc::new(move |ctx, value| Box::pin(f(ctx, value))),
-            command: None,
+            compute,
         })
     }
 }

@@ -19,7 +19,7 @@ pub use asset::{
     AssetCompute, AssetDef, AssetDefBuilder, AssetError, AssetFn, AssetFuture, AssetOutput, Inputs,
     RetryPolicy,
 };
-pub use check::{AssetCheckDef, AssetCheckDefBuilder, CheckFn, CheckFuture};
+pub use check::{AssetCheckDef, AssetCheckDefBuilder, CheckCompute, CheckFn, CheckFuture};
 pub use command::CommandSpec;
 pub use context::{AssetContext, EventSink};
 pub use freshness::{

@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::check_command;
 use super::error::{Fault, Located, Position};
 use super::validate::{AssetSpec, JobSpec};
-use crate::definitions::{AssetDef, DefinitionError, JobDef, ScheduleDef};
+use crate::definitions::{AssetCheckDef, AssetDef, DefinitionError, JobDef, ScheduleDef};
 use crate::domain::AssetKey;
 
 /// Builds the job of `spec`; a cycle is a fault at the first asset on it.
@@ -80,9 +79,16 @@ fn asset(spec: &AssetSpec) -> Result<AssetDef, (Position, Fault)> {
         builder = builder.freshness(freshness.clone());
     }
     for check in &spec.checks {
-        if let Some(def) = check_command::check_def(check).map_err(|e| (check.at, e.into()))? {
-            builder = builder.check(def);
+        let check_builder = AssetCheckDef::builder(&check.name)
+            .description(&check.description)
+            .blocking(check.blocking)
+            .severity(check.severity);
+        let def = match &check.command {
+            Some(command) => check_builder.command(command.clone()),
+            None => check_builder.reported(),
         }
+        .map_err(|e| (check.at, e.into()))?;
+        builder = builder.check(def);
     }
     builder
         .command(spec.command.clone())

@@ -32,11 +32,11 @@
 //! ```
 //!
 //! `parse` reads the raw shape (spans kept), `validate` types and checks it collecting every
-//! fault, `build` makes the `JobDef` (cycle check), `load` reads files and directories and
+//! fault, `build` makes the `JobDef` (cycle check; a check with a `command` runs it after its
+//! asset, one without is reported by the asset through Pipes), `load` reads files and directories and
 //! merges them into the compiled-in definitions. Faults print as `path:line:column: fault`.
 
 mod build;
-pub(crate) mod check_command;
 mod error;
 mod load;
 mod parse;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::definitions::{AssetCompute, Definitions, FreshnessPolicy};
+use crate::definitions::{AssetCompute, CheckCompute, Definitions, FreshnessPolicy};
 use crate::domain::{CheckSeverity, ScheduleSwitch};
 
 const PATH: &str = "/srv/jobs/py.toml";
@@ -109,13 +109,17 @@ fn the_issue_example_loads_as_written() {
         process.freshness,
         Some(FreshnessPolicy::Deadline { .. })
     ));
-    // Both checks are kept; only the one with a command has a definition of its own.
     let checks = &file.spec.assets[1].checks;
     assert_eq!(checks.len(), 2);
     assert_eq!(checks[1].severity, CheckSeverity::Warn);
     assert!(checks[1].command.is_none());
-    assert_eq!(process.checks.len(), 1);
+    assert_eq!(process.checks.len(), 2);
     assert!(process.checks[0].blocking);
+    assert!(matches!(
+        process.checks[0].compute,
+        CheckCompute::Command(_)
+    ));
+    assert!(matches!(process.checks[1].compute, CheckCompute::Reported));
 
     assert_eq!(file.schedules.len(), 1);
     let schedule = &file.schedules[0];
@@ -381,74 +385,22 @@ fn positions_count_lines_and_characters() {
     assert_eq!(Position::of(text, 100), Position { line: 3, column: 2 });
 }
 
-struct NoSink;
-
-impl crate::definitions::EventSink for NoSink {
-    fn emit(&self, _event: crate::domain::NewEvent) {}
-}
-
-async fn run_check(script: &str, value: serde_json::Value) -> crate::domain::CheckResult {
-    let text = format!(
-        "name = \"j\"\n[[assets]]\nname = \"a\"\ncommand = [\"true\"]\n\
-         checks = [{{ name = \"c\", severity = \"warn\", command = [\"sh\", \"-c\", {script:?}] }}]\n"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let file = parse_file(&dir.path().join("j.toml"), &text).unwrap();
-    let check = &file.job.assets()[0].checks[0];
-    let ctx = crate::definitions::AssetContext::new(
-        crate::domain::RunId::new(),
-        file.job.name.clone(),
-        crate::domain::AssetKey::parse("a").unwrap(),
-        1,
-        std::sync::Arc::new(json!({"limit": 2})),
-        std::sync::Arc::new(Default::default()),
-        std::sync::Arc::new(NoSink),
-    );
-    (check.compute)(ctx, std::sync::Arc::new(value))
-        .await
-        .unwrap()
-}
-
-#[tokio::test]
-async fn a_check_command_passes_on_exit_0_reading_the_output_on_stdin() {
-    // Passes only if stdin holds the asset's output and ORCH_* name the check.
-    let script = r#"read v; [ "$v" = '[1,2]' ] && [ "$ORCH_CHECK" = c ] && [ "$ORCH_ASSET" = a ] && [ "$ORCH_CONFIG" = '{"limit":2}' ]"#;
-    let result = run_check(script, json!([1, 2])).await;
-    assert!(result.passed, "{result:?}");
-    let result = run_check(script, json!([1, 2, 3])).await;
-    assert!(!result.passed, "{result:?}");
-}
-
-#[tokio::test]
-async fn a_failing_check_command_fails_with_its_severity_and_stderr() {
-    let result = run_check("echo 'too few rows' >&2; exit 3", json!(null)).await;
-    assert!(!result.passed);
-    assert_eq!(result.severity, CheckSeverity::Warn);
-    assert_eq!(result.metadata["command"], json!("exited with code 3"));
-    assert_eq!(result.metadata["stderr"], json!("too few rows"));
-}
-
-#[tokio::test]
-async fn a_check_in_a_missing_directory_says_so() {
+#[test]
+fn a_check_with_a_command_runs_it_and_one_without_is_reported() {
     let file = load(
-        "name = \"j\"\n[[assets]]\nname = \"a\"\ncommand = [\"true\"]\nchecks = [{ name = \"c\", command = [\"true\"] }]\n",
+        "name = \"j\"\n[[assets]]\nname = \"a\"\ncommand = [\"true\"]\n\
+         checks = [{ name = \"c\", command = [\"./check.sh\", \"x\"] }, { name = \"r\" }]\n",
     )
     .unwrap();
-    let ctx = crate::definitions::AssetContext::new(
-        crate::domain::RunId::new(),
-        file.job.name.clone(),
-        crate::domain::AssetKey::parse("a").unwrap(),
-        1,
-        std::sync::Arc::new(json!({})),
-        std::sync::Arc::new(Default::default()),
-        std::sync::Arc::new(NoSink),
-    );
-    let check = &file.job.assets()[0].checks[0];
-    let err = (check.compute)(ctx, std::sync::Arc::new(json!(null)))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.message,
-        "check 'c': its directory /srv/jobs does not exist (the job file's directory)"
+    let checks = &file.job.assets()[0].checks;
+    let CheckCompute::Command(spec) = &checks[0].compute else {
+        panic!("c runs a command: {:?}", checks[0]);
+    };
+    assert_eq!(spec.argv, ["/srv/jobs/./check.sh", "x"]);
+    assert_eq!(spec.cwd.as_deref(), Some(Path::new("/srv/jobs")));
+    assert!(
+        matches!(checks[1].compute, CheckCompute::Reported),
+        "{:?}",
+        checks[1]
     );
 }

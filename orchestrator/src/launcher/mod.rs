@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 use crate::domain::{Run, RunId};
 
-pub use local::{LocalLauncher, LocalLauncherOptions};
+pub use local::{LocalLauncher, LocalLauncherOptions, describe_exit};
 
 /// A launcher's handle on one worker, stored as JSON on the run (`runs.worker`). Its shape is
 /// the launcher's own; `kind` names the launcher.
@@ -77,6 +77,13 @@ pub trait Launcher: Send + Sync + Debug {
 
     /// Starts the worker of a STARTING run and returns the handle to store with it.
     async fn launch(&self, run: &Run) -> Result<WorkerHandle, LaunchError>;
+
+    /// Like [`Launcher::launch`], for a run whose claim was taken over from a dead daemon,
+    /// which may have started its worker already: that worker is adopted, never a second one
+    /// started. The default suits launchers whose `launch` is idempotent by itself.
+    async fn relaunch(&self, run: &Run) -> Result<WorkerHandle, LaunchError> {
+        self.launch(run).await
+    }
 
     /// Asks the worker to stop (SIGTERM or its equivalent), and forces it after `grace`.
     /// Returns once the worker is gone or has been forced.

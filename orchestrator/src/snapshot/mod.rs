@@ -14,13 +14,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::definitions::{
-    AssetCheckDef, AssetCompute, AssetDef, CommandSpec, DefinitionError, Definitions, JobDef,
-    RetryPolicy,
+    AssetCheckDef, AssetCompute, AssetDef, CheckCompute, CommandSpec, DefinitionError, Definitions,
+    JobDef, RetryPolicy,
 };
 use crate::domain::{
     AssetKey, CheckSeverity, IdError, JobName, Run, StoredDefinition, TagKey, Tags,
 };
-use crate::jobfile::check_command::command_check;
 use crate::storage::{RunStorage, StorageError};
 
 #[cfg(test)]
@@ -89,8 +88,17 @@ pub struct CheckSnapshot {
     pub blocking: bool,
     /// `WARN` or `ERROR`.
     pub severity: String,
-    /// A job file's command check; `None` for a Rust check (taken from the build by name).
-    pub command: Option<CommandSnapshot>,
+    pub compute: CheckComputeSnapshot,
+}
+
+/// How a check reaches its verdict: a Rust function of the build (by name), a command, or a
+/// report of the asset's own step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CheckComputeSnapshot {
+    Rust,
+    Command(CommandSnapshot),
+    Reported,
 }
 
 /// Why a snapshot cannot be stored, read or turned back into a job.
@@ -254,7 +262,13 @@ fn asset_snapshot(asset: &AssetDef) -> AssetSnapshot {
                 description: c.description.clone(),
                 blocking: c.blocking,
                 severity: c.severity.as_str().to_owned(),
-                command: c.command.as_ref().map(CommandSnapshot::of),
+                compute: match &c.compute {
+                    CheckCompute::Rust(_) => CheckComputeSnapshot::Rust,
+                    CheckCompute::Command(spec) => {
+                        CheckComputeSnapshot::Command(CommandSnapshot::of(spec))
+                    }
+                    CheckCompute::Reported => CheckComputeSnapshot::Reported,
+                },
             })
             .collect(),
     }
@@ -280,24 +294,22 @@ fn command_asset(
     }
     for check in &snapshot.checks {
         let severity = CheckSeverity::parse(&check.severity).unwrap_or(CheckSeverity::Error);
-        let def = match &check.command {
-            Some(command) => Some(command_check(
-                AssetCheckDef::builder(&check.name)
-                    .description(&check.description)
-                    .blocking(check.blocking)
-                    .severity(severity),
-                &check.name,
-                severity,
-                command.spec(),
-            )?),
-            // A Rust check of the build, if it still has it; otherwise the step reports it.
-            None => built
-                .and_then(|a| a.checks.iter().find(|c| c.name == check.name))
-                .cloned(),
+        let check_builder = AssetCheckDef::builder(&check.name)
+            .description(&check.description)
+            .blocking(check.blocking)
+            .severity(severity);
+        let def = match &check.compute {
+            CheckComputeSnapshot::Command(command) => check_builder.command(command.spec())?,
+            CheckComputeSnapshot::Reported => check_builder.reported()?,
+            // A Rust check of the build, if it still has it (else it is not run).
+            CheckComputeSnapshot::Rust => {
+                match built.and_then(|a| a.checks.iter().find(|c| c.name == check.name)) {
+                    Some(def) => def.clone(),
+                    None => continue,
+                }
+            }
         };
-        if let Some(def) = def {
-            builder = builder.check(def);
-        }
+        builder = builder.check(def);
     }
     builder.command(command.spec())
 }

@@ -55,12 +55,12 @@ fn a_job_file_job_round_trips_through_its_snapshot() {
     assert_eq!(rebuilt.launcher_config, original.launcher_config);
     let a = &rebuilt.assets()[0];
     assert_eq!(a.retry, original.assets()[0].retry);
-    // The command check is rebuilt; the Pipes-reported one has no definition to rebuild.
-    assert_eq!(a.checks.len(), 1);
-    assert_eq!(
-        a.checks[0].command,
-        Some(CommandSpec::new(["true"]).cwd("/srv/jobs"))
-    );
+    assert_eq!(a.checks.len(), 2);
+    let CheckCompute::Command(check) = &a.checks[0].compute else {
+        panic!("c runs a command");
+    };
+    assert_eq!(check, &CommandSpec::new(["true"]).cwd("/srv/jobs"));
+    assert!(matches!(a.checks[1].compute, CheckCompute::Reported));
     let AssetCompute::Command(b) = &rebuilt.assets()[1].compute else {
         panic!("b is a command asset");
     };

@@ -20,6 +20,9 @@ use worker::{IoManager, Worker};
 
 mod cancel;
 mod checks;
+mod command_checks;
+mod commands;
+mod pipes;
 mod selection;
 
 struct Harness {
@@ -63,8 +66,17 @@ impl Harness {
         (run.status, self.events(run.id).await)
     }
 
+    /// Every event of the run, page by page.
     async fn events(&self, id: RunId) -> Vec<EventRecord> {
-        self.store.list_events(id, None, 100_000).await.unwrap()
+        let mut all: Vec<EventRecord> = Vec::new();
+        loop {
+            let after = all.last().map(|e| e.id);
+            let page = self.store.list_events(id, after, 10_000).await.unwrap();
+            if page.is_empty() {
+                return all;
+            }
+            all.extend(page);
+        }
     }
 }
 

@@ -64,14 +64,20 @@ async fn s3(settings: &Settings, bucket: &str, prefix: &str) -> S3Store {
     object_stores(settings).s3(bucket, prefix).await
 }
 
-/// The job definitions of the binary's extension, with their resources.
+/// The job definitions: the binary's extension's (compiled in, with their resources) and the
+/// job files'.
 pub async fn definitions(settings: &Settings) -> Result<Arc<Definitions>, CliError> {
+    let compiled = compiled_definitions(settings).await?;
+    crate::jobfiles::with_job_files(settings, compiled).map(Arc::new)
+}
+
+/// The jobs compiled into this binary (its extension's), with their resources.
+pub async fn compiled_definitions(settings: &Settings) -> Result<Definitions, CliError> {
     let stores = object_stores(settings);
     settings
         .extension
         .definitions(&settings.orch_home, &stores)
         .await
-        .map(Arc::new)
         .map_err(|e| CliError {
             code: e.exit_code(),
             error: anyhow::anyhow!("the job definitions do not load: {e}"),
@@ -109,7 +115,7 @@ pub fn resolve_launch<'d>(
 ) -> Result<(&'d JobDef, serde_json::Value, orchestrator::domain::Tags), CliError> {
     let job = find_job(definitions, job_name)?;
     let overrides = crate::kv::parse_config(config).map_err(CliError::config)?;
-    let tags = crate::kv::parse_tags(tags).map_err(CliError::config)?;
+    let tags = job.run_tags(crate::kv::parse_tags(tags).map_err(CliError::config)?);
     let config = job.resolve_config(&overrides).map_err(CliError::config)?;
     Ok((job, config, tags))
 }
@@ -151,7 +157,8 @@ pub async fn plan_launch(
 ) -> Result<orchestrator::domain::NewRun, CliError> {
     let (job, config, tags) =
         resolve_launch(definitions, request.job, request.config, request.tags)?;
-    let mut run = orchestrator::domain::NewRun::queued(job.name.clone(), config, tags);
+    let mut run = orchestrator::domain::NewRun::queued(job.name.clone(), config, tags)
+        .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored());
     run.status = status;
     if let Some(select) = request.select {
         let selection = AssetSelection::parse(select)

@@ -26,6 +26,7 @@ mod app;
 mod bound;
 mod commands;
 mod error;
+mod jobfiles;
 mod kv;
 mod launcher;
 mod output;
@@ -183,6 +184,9 @@ enum JobsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check job files without starting anything: PATH is a file or a directory (default: the
+    /// jobs directory). Prints each job, or every fault with its file, line and column (exit 2).
+    Validate { path: Option<std::path::PathBuf> },
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,9 +279,12 @@ async fn dispatch<E: Extension>(
                 commands::assets::materialize(settings, assets, *wait).await
             }
         },
-        Command::Jobs {
-            command: JobsCommand::List { json },
-        } => commands::jobs::list(settings, *json).await,
+        Command::Jobs { command } => match command {
+            JobsCommand::List { json } => commands::jobs::list(settings, *json).await,
+            JobsCommand::Validate { path } => {
+                commands::jobs::validate(settings, path.as_deref()).await
+            }
+        },
         Command::Runs { command } => match command {
             RunsCommand::List(args) => commands::runs::list(settings, args).await,
             RunsCommand::Show { id, json } => commands::runs::show(settings, id, *json).await,

@@ -19,6 +19,11 @@ pub struct Settings {
     #[arg(long, env = "ORCH_CONFIG", global = true)]
     pub config_file: Option<PathBuf>,
 
+    /// The directory of job files (every `*.toml` in it is a job); unset, `[jobs] dir` of
+    /// orch.toml, else ORCH_HOME/jobs if it exists. A directory named here must exist.
+    #[arg(long, env = "ORCH_JOBS_DIR", global = true)]
+    pub jobs_dir: Option<PathBuf>,
+
     /// The run store: postgres://user@host:port/db, or sqlite://path (default: SQLite in ORCH_HOME).
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,

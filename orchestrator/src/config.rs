@@ -5,7 +5,8 @@
 //! Each section is its own struct with defaults, and unknown keys are refused, so a typo is an
 //! error naming the file and the key rather than a setting silently ignored. Sections:
 //! `[schedules.<name>]`, `[run_queue]` (see [`RunQueueSection`]), `[retention]` (see
-//! [`crate::daemon::retention::RetentionPolicy`]) and `[launcher]` (see [`LauncherSection`]).
+//! [`crate::daemon::retention::RetentionPolicy`]), `[launcher]` (see [`LauncherSection`]) and
+//! `[jobs]` (see [`JobsSection`]).
 //!
 //! ```toml
 //! [schedules.product_pipeline_schedule]   # override a declared schedule…
@@ -73,6 +74,16 @@ pub struct OrchConfig {
     pub retention: crate::daemon::retention::RetentionPolicy,
     /// `[launcher]`: which launcher starts workers, and its settings.
     pub launcher: LauncherSection,
+    /// `[jobs]`: where the job files are.
+    pub jobs: JobsSection,
+}
+
+/// `[jobs]`: `dir = "jobs"`, the directory of job files (`ORCH_JOBS_DIR` wins when set); a
+/// relative path is relative to this file's directory.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsSection {
+    pub dir: Option<PathBuf>,
 }
 
 /// `[launcher]`: `kind = "local" | "kubernetes"` (`ORCH_LAUNCHER` wins when set) and the
@@ -201,6 +212,16 @@ impl OrchConfig {
         })?;
         config.path = Some(path.to_path_buf());
         Ok(config)
+    }
+
+    /// `[jobs] dir`, relative to this file's directory; `None` when the file sets none.
+    pub fn jobs_dir(&self) -> Option<PathBuf> {
+        let dir = self.jobs.dir.as_ref()?;
+        let base = self.path.as_deref().and_then(Path::parent);
+        Some(match base {
+            Some(base) if dir.is_relative() => base.join(dir),
+            _ => dir.clone(),
+        })
     }
 
     /// The run queue's limits: `max_concurrent_runs` (an explicit value, e.g. from the

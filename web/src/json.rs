@@ -26,6 +26,9 @@ pub struct RunJson {
     pub worker: Option<Value>,
     /// How many of the run's asset checks failed.
     pub checks_failed: u32,
+    /// The SHA-256 of the job definition snapshot the run was created with (`null` for runs
+    /// created without one).
+    pub definition_version: Option<String>,
 }
 
 impl From<&Run> for RunJson {
@@ -52,6 +55,7 @@ impl From<&Run> for RunJson {
             heartbeat_at: run.heartbeat_at.map(|t| t.to_rfc3339()),
             worker: run.worker.clone(),
             checks_failed: run.checks_failed,
+            definition_version: run.definition_version.clone(),
         }
     }
 }

@@ -141,7 +141,10 @@ pub async fn dev(
         Some(job_name) => {
             let (job, config, tags) =
                 app::resolve_launch(&parts.definitions, job_name, &launch.config, &[])?;
-            Some(NewRun::queued(job.name.clone(), config, tags))
+            Some(
+                NewRun::queued(job.name.clone(), config, tags)
+                    .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored()),
+            )
         }
         None => None,
     };

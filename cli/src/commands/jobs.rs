@@ -1,4 +1,4 @@
-//! `orch jobs list`.
+//! `orch jobs list` and `orch jobs validate`.
 
 use std::process::ExitCode;
 
@@ -20,4 +20,12 @@ pub async fn list(settings: &Settings, json: bool) -> Result<ExitCode, CliError>
         println!("{:<28} {}", "", job.description);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `orch jobs validate [PATH]` (see `crate::jobfiles`).
+pub async fn validate(
+    settings: &Settings,
+    path: Option<&std::path::Path>,
+) -> Result<ExitCode, CliError> {
+    crate::jobfiles::validate(settings, path).await
 }

@@ -2,7 +2,8 @@
 //! upstream in this process, on PostgreSQL + S3 (moto) and on the embedded default (SQLite and
 //! local files); failures of every input the job depends on; retries; `orch runs list` and
 //! `orch jobs list`; `orch schedules` and `orch.toml`; `orch worker` with its heartbeat and
-//! cancellation; `orch runs cancel`, `reexecute` and `prune`; `orch web` serving the JSON API; the UI in headless Chromium (`browser`).
+//! cancellation; `orch runs cancel`, `reexecute` and `prune`; `orch web` serving the JSON API; the UI in headless Chromium (`browser`);
+//! job files (`jobfiles`): `orch jobs validate`, loading at start, shell command assets.
 //!
 //! Needs the test services: `eval "$(scripts/test-services.sh)"`, then
 //! `cargo test -p orch --test e2e`.
@@ -15,6 +16,7 @@ mod checks;
 mod control;
 mod cross_site;
 mod failures;
+mod jobfiles;
 mod kubernetes;
 mod limits;
 mod listing;

@@ -246,3 +246,20 @@ node_selector = { "karpenter.sh/capacity-type" = "spot" }
             .contains("expected 'local' or 'kubernetes'")
     );
 }
+
+#[test]
+fn the_jobs_dir_is_relative_to_the_file() {
+    assert_eq!(parse("").unwrap().jobs_dir(), None);
+    assert_eq!(
+        parse("[jobs]\ndir = \"pipelines\"\n").unwrap().jobs_dir(),
+        Some(std::path::PathBuf::from("/etc/orch/pipelines"))
+    );
+    assert_eq!(
+        parse("[jobs]\ndir = \"/srv/jobs\"\n").unwrap().jobs_dir(),
+        Some(std::path::PathBuf::from("/srv/jobs"))
+    );
+    let err = parse("[jobs]\ndirectory = \"x\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown field `directory`"), "{err}");
+}

@@ -254,7 +254,10 @@ impl Scheduler {
                 return Ok(());
             }
         };
-        let run = NewRun::for_tick(def.job.clone(), config, def.tags.clone(), &def.name, tick);
+        let mut run = NewRun::for_tick(def.job.clone(), config, def.tags.clone(), &def.name, tick);
+        if let Some(definition) = crate::snapshot::definition_of(&self.definitions, &def.job) {
+            run = run.with_definition(definition);
+        }
         match self.store.record_tick_run(&def.name, tick, &run).await? {
             Some(run) => {
                 pass.launched += 1;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::graph::AssetGraph;
 use super::{AssetDef, ConfigError, DefinitionError};
-use crate::domain::{AssetKey, JobName};
+use crate::domain::{AssetKey, JobName, Tags};
 
 /// A job: assets executed together, in dependency order.
 #[derive(Clone)]
@@ -25,6 +25,8 @@ pub struct JobDef {
     /// `{"node_selector": {"karpenter.sh/capacity-type": "on-demand"}}`), laid over the
     /// launcher's defaults; a run's own tag (e.g. `orch/k8s_config`) is laid over these.
     pub launcher_config: std::collections::BTreeMap<String, Map<String, Value>>,
+    /// Tags of every run of the job, under the tags a launch gives (job files' `tags`).
+    pub tags: Tags,
 }
 
 impl JobDef {
@@ -60,6 +62,7 @@ impl JobDef {
             default_config,
             max_runtime: None,
             launcher_config: std::collections::BTreeMap::new(),
+            tags: Tags::new(),
         })
     }
 
@@ -73,6 +76,19 @@ impl JobDef {
     pub fn with_launcher_config(mut self, kind: &str, config: Map<String, Value>) -> Self {
         self.launcher_config.insert(kind.to_owned(), config);
         self
+    }
+
+    /// Sets the tags of every run of the job.
+    pub fn with_tags(mut self, tags: Tags) -> Self {
+        self.tags = tags;
+        self
+    }
+
+    /// The tags of a run of this job launched with `given`: the job's, overlaid with `given`.
+    pub fn run_tags(&self, given: Tags) -> Tags {
+        let mut tags = self.tags.clone();
+        tags.extend(given);
+        tags
     }
 
     pub fn graph(&self) -> &AssetGraph {

@@ -33,6 +33,8 @@ pub struct Run {
     pub worker: Option<Value>,
     /// How many of its asset checks failed (a run can end SUCCESS with failed checks).
     pub checks_failed: u32,
+    /// The version (SHA-256) of the job definition snapshot it was created with, if any.
+    pub definition_version: Option<String>,
 }
 
 impl Run {
@@ -52,6 +54,15 @@ pub struct NewRun {
     pub tags: Tags,
     pub parent_run_id: Option<RunId>,
     pub step_selection: Option<Vec<AssetKey>>,
+    /// The job's definition as it is now, stored with the run (see `crate::snapshot`).
+    pub definition: Option<StoredDefinition>,
+}
+
+/// A job definition snapshot as stored: its version (hex SHA-256 of `json`) and the JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDefinition {
+    pub version: String,
+    pub json: String,
 }
 
 impl NewRun {
@@ -65,7 +76,14 @@ impl NewRun {
             tags,
             parent_run_id: None,
             step_selection: None,
+            definition: None,
         }
+    }
+
+    /// The same run, created with the snapshot `definition` of its job.
+    pub fn with_definition(mut self, definition: StoredDefinition) -> Self {
+        self.definition = Some(definition);
+        self
     }
 
     /// A run the creating process executes itself, so no daemon must ever claim it.

@@ -17,6 +17,7 @@ mod rows;
 pub mod schedules;
 mod sensor_rows;
 pub mod sensors;
+pub mod snapshots;
 mod sql;
 mod sqlite;
 
@@ -37,6 +38,7 @@ pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
 pub use schedules::ScheduleStorage;
 pub use sensors::{EvaluatedBatch, SensorStorage};
+pub use snapshots::SnapshotStorage;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
@@ -103,6 +105,7 @@ pub trait RunStorage:
     + BrowseStorage
     + FreshnessStorage
     + CheckStorage
+    + SnapshotStorage
     + DaemonStorage
     + Send
     + Sync

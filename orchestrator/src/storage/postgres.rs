@@ -18,6 +18,7 @@ use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
 use super::sensors::shared_sensor_storage;
+use super::snapshots::shared_snapshot_storage;
 use super::sql::shared_storage;
 use super::{StorageError, StoreOptions};
 
@@ -98,6 +99,7 @@ shared_browse_storage!(PgStore, sqlx::Postgres);
 shared_check_storage!(PgStore, sqlx::Postgres);
 shared_daemon_storage!(PgStore, sqlx::Postgres);
 shared_freshness_storage!(PgStore, sqlx::Postgres);
+shared_snapshot_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
 /// notifications at commit, and drops them on rollback).

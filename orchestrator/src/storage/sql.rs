@@ -175,9 +175,23 @@ macro_rules! shared_storage {
             let selection = run.step_selection.as_ref().map(|keys| {
                 sqlx::types::Json(keys.iter().map(|k| k.as_str().to_owned()).collect::<Vec<_>>())
             });
+            if let Some(definition) = &run.definition {
+                // One row per version: many runs share an unchanged definition.
+                sqlx::query(
+                    "INSERT INTO job_snapshots (version, job, snapshot, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO NOTHING",
+                )
+                .bind(&definition.version)
+                .bind(run.job.as_str())
+                .bind(&definition.json)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+            }
             let row: RunRow = sqlx::query_as(concat!(
                 "INSERT INTO runs (id, job, status, config, tags, parent_run_id, step_selection, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ",
+                 created_at, updated_at, definition_version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ",
                 $crate::storage::rows::run_columns!()
             ))
             .bind(run.id.as_uuid())
@@ -189,6 +203,7 @@ macro_rules! shared_storage {
             .bind(selection)
             .bind(now)
             .bind(now)
+            .bind(run.definition.as_ref().map(|d| d.version.clone()))
             .fetch_one(&mut **tx)
             .await?;
             for (key, value) in &run.tags {

@@ -20,6 +20,7 @@ use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
 use super::sensors::shared_sensor_storage;
+use super::snapshots::shared_snapshot_storage;
 use super::sql::shared_storage;
 use super::{StorageError, StoreOptions};
 
@@ -84,6 +85,7 @@ shared_browse_storage!(SqliteStore, sqlx::Sqlite);
 shared_check_storage!(SqliteStore, sqlx::Sqlite);
 shared_daemon_storage!(SqliteStore, sqlx::Sqlite);
 shared_freshness_storage!(SqliteStore, sqlx::Sqlite);
+shared_snapshot_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.

@@ -27,4 +27,5 @@ mod retention;
 mod runs;
 mod schedules;
 mod sensors;
+mod snapshots;
 mod transitions;

@@ -71,7 +71,8 @@ pub async fn launch(
         .tag_check
         .check(&tags)
         .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
-    let mut new_run = NewRun::queued(job.name.clone(), config, tags);
+    let mut new_run = NewRun::queued(job.name.clone(), config, job.run_tags(tags))
+        .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored());
     if let Some(select) = body.select.as_deref() {
         let selection =
             AssetSelection::parse(select).map_err(|e| ApiError::Unprocessable(e.to_string()))?;

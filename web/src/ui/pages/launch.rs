@@ -64,7 +64,8 @@ fn validate(job: &JobDef, form: &LaunchForm) -> Result<NewRun, String> {
     };
     let config = job.resolve_config(&overrides).map_err(|e| e.to_string())?;
     let tags = parse_tags(&form.tags)?;
-    Ok(NewRun::queued(job.name.clone(), config, tags))
+    Ok(NewRun::queued(job.name.clone(), config, job.run_tags(tags))
+        .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored()))
 }
 
 /// `key=value` per line; blank lines ignored.

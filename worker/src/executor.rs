@@ -134,7 +134,26 @@ impl Worker {
                 RunStatus::Canceling => return self.end_unstarted(id).await,
                 status => return Err(WorkerError::NotStarting { run: id, status }),
             }
-            let Some(job) = self.definitions.job(run.job.as_str()) else {
+            let snapshot = match orchestrator::snapshot::job_for_run(
+                self.store.as_ref(),
+                &self.definitions,
+                &run,
+            )
+            .await
+            {
+                Ok(job) => job,
+                Err(orchestrator::snapshot::SnapshotError::Storage(e)) => return Err(e.into()),
+                Err(e) => {
+                    return Ok(self
+                        .store
+                        .transition_run(id, RunStatus::Failure, Some(&e.to_string()))
+                        .await?);
+                }
+            };
+            let Some(job) = snapshot
+                .as_ref()
+                .or_else(|| self.definitions.job(run.job.as_str()))
+            else {
                 let message = format!("job '{}' is not defined in this build of orch", run.job);
                 return Ok(self
                     .store

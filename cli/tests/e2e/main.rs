@@ -13,6 +13,7 @@
 
 mod browser;
 mod checks;
+mod commands;
 mod control;
 mod cross_site;
 mod failures;

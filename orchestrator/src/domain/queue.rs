@@ -106,6 +106,7 @@ mod tests {
             heartbeat_at: None,
             worker: None,
             checks_failed: 0,
+            partition: None,
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{AssetKey, JobName, RunId, RunStatus, TagKey};
+use super::{AssetKey, JobName, PartitionRange, RunId, RunStatus, TagKey};
 
 /// Run tags, e.g. `schedule=daily`, `team=data`.
 pub type Tags = BTreeMap<TagKey, String>;
@@ -33,9 +33,17 @@ pub struct Run {
     pub worker: Option<Value>,
     /// How many of its asset checks failed (a run can end SUCCESS with failed checks).
     pub checks_failed: u32,
+    /// The partition keys it targets (a single key has `start == end`); `None` when
+    /// unpartitioned.
+    pub partition: Option<PartitionRange>,
 }
 
 impl Run {
+    /// The single partition key the run targets (`None` for a range or no partition).
+    pub fn partition_key(&self) -> Option<&str> {
+        self.partition.as_ref().and_then(PartitionRange::single_key)
+    }
+
     /// Wall time from start to end, when both are known.
     pub fn duration(&self) -> Option<chrono::Duration> {
         Some(self.ended_at? - self.started_at?)
@@ -52,9 +60,37 @@ pub struct NewRun {
     pub tags: Tags,
     pub parent_run_id: Option<RunId>,
     pub step_selection: Option<Vec<AssetKey>>,
+    /// The partition keys it targets, already validated against the job's definition.
+    pub partition: Option<PartitionRange>,
 }
 
+/// The tag of a single-key run's partition (Dagster's `dagster/partition`).
+pub const PARTITION_TAG: &str = "orch/partition";
+/// The tags of a range run's first and last key.
+pub const PARTITION_RANGE_START_TAG: &str = "orch/partition_range_start";
+pub const PARTITION_RANGE_END_TAG: &str = "orch/partition_range_end";
+
 impl NewRun {
+    /// The same run targeting `range` (a single key when `start == end`), with the partition
+    /// tags: `orch/partition` for a key, `orch/partition_range_start|end` for a range.
+    pub fn with_partition(mut self, range: PartitionRange) -> Self {
+        let tags: &[(&str, &str)] = match range.single_key() {
+            Some(key) => &[(PARTITION_TAG, key)],
+            None => &[
+                (PARTITION_RANGE_START_TAG, &range.start),
+                (PARTITION_RANGE_END_TAG, &range.end),
+            ],
+        };
+        for (key, value) in tags {
+            // The tag keys are constants that parse.
+            if let Ok(key) = TagKey::parse(key) {
+                self.tags.insert(key, (*value).to_owned());
+            }
+        }
+        self.partition = Some(range);
+        self
+    }
+
     /// A run the daemon will pick up.
     pub fn queued(job: JobName, config: Value, tags: Tags) -> Self {
         Self {
@@ -65,6 +101,7 @@ impl NewRun {
             tags,
             parent_run_id: None,
             step_selection: None,
+            partition: None,
         }
     }
 
@@ -84,6 +121,8 @@ pub struct RunFilter {
     pub status: Option<RunStatus>,
     pub job: Option<JobName>,
     pub tag: Option<(TagKey, String)>,
+    /// Only runs of this single partition key.
+    pub partition: Option<String>,
     /// Only runs with at least one failed asset check.
     pub checks_failed: bool,
     pub before: Option<RunId>,

@@ -9,6 +9,7 @@ mod changes;
 pub mod checks;
 pub mod freshness;
 pub mod observe;
+pub mod partitions;
 mod postgres;
 pub mod queue;
 pub mod retention;
@@ -30,6 +31,7 @@ pub use changes::{Change, Changes};
 pub use checks::CheckStorage;
 pub use freshness::{FreshnessStorage, NewFreshnessChange};
 pub use observe::{ObserveStorage, PoolStats};
+pub use partitions::PartitionStorage;
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
@@ -101,6 +103,7 @@ pub trait RunStorage:
     + BrowseStorage
     + FreshnessStorage
     + CheckStorage
+    + PartitionStorage
     + Send
     + Sync
     + Debug

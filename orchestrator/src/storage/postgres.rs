@@ -13,6 +13,7 @@ use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
 use super::checks::shared_check_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
+use super::partitions::shared_partition_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
@@ -96,6 +97,7 @@ shared_alert_storage!(PgStore, sqlx::Postgres);
 shared_browse_storage!(PgStore, sqlx::Postgres);
 shared_check_storage!(PgStore, sqlx::Postgres);
 shared_freshness_storage!(PgStore, sqlx::Postgres);
+shared_partition_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
 /// notifications at commit, and drops them on rollback).

@@ -31,13 +31,16 @@ pub(crate) struct RunRow {
     pub heartbeat_at: Option<DateTime<Utc>>,
     pub worker: Option<Json<Value>>,
     pub checks_failed: i32,
+    pub partition_range_start: Option<String>,
+    pub partition_range_end: Option<String>,
 }
 
 /// The column list [`RunRow`] decodes, as a literal so statements stay `&'static str`.
 macro_rules! run_columns {
     () => {
         "id, job, status, config, tags, parent_run_id, step_selection, \
-         created_at, started_at, ended_at, updated_at, heartbeat_at, worker, checks_failed"
+         created_at, started_at, ended_at, updated_at, heartbeat_at, worker, checks_failed, \
+         partition_range_start, partition_range_end"
     };
 }
 pub(crate) use run_columns;
@@ -81,6 +84,10 @@ impl TryFrom<RunRow> for Run {
             heartbeat_at: row.heartbeat_at,
             checks_failed: u32::try_from(row.checks_failed).unwrap_or(0),
             worker: row.worker.map(|Json(w)| w),
+            partition: match (row.partition_range_start, row.partition_range_end) {
+                (Some(start), Some(end)) => Some(crate::domain::PartitionRange { start, end }),
+                _ => None,
+            },
         })
     }
 }

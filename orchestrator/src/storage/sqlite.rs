@@ -15,6 +15,7 @@ use super::changes::{Change, ChangeHub, Changes};
 use super::checks::shared_check_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
+use super::partitions::shared_partition_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
@@ -82,6 +83,7 @@ shared_alert_storage!(SqliteStore, sqlx::Sqlite);
 shared_browse_storage!(SqliteStore, sqlx::Sqlite);
 shared_check_storage!(SqliteStore, sqlx::Sqlite);
 shared_freshness_storage!(SqliteStore, sqlx::Sqlite);
+shared_partition_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.

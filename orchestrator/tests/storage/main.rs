@@ -19,6 +19,7 @@ mod ending;
 mod events;
 mod list;
 mod observe;
+mod partitions;
 mod queue;
 mod races;
 mod redaction;

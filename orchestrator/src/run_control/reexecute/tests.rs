@@ -55,6 +55,7 @@ fn parent(status: RunStatus, selection: Option<&[&str]>) -> Run {
         heartbeat_at: None,
         worker: None,
         checks_failed: 0,
+        partition: None,
     }
 }
 

@@ -26,6 +26,16 @@ pub struct RunJson {
     pub worker: Option<Value>,
     /// How many of the run's asset checks failed.
     pub checks_failed: u32,
+    /// The single partition key the run targets; `null` when unpartitioned or a range.
+    pub partition: Option<String>,
+    /// The first and last key (both inclusive) of a partitioned run; `null` when unpartitioned.
+    pub partition_range: Option<PartitionRangeJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartitionRangeJson {
+    pub start: String,
+    pub end: String,
 }
 
 impl From<&Run> for RunJson {
@@ -52,6 +62,11 @@ impl From<&Run> for RunJson {
             heartbeat_at: run.heartbeat_at.map(|t| t.to_rfc3339()),
             worker: run.worker.clone(),
             checks_failed: run.checks_failed,
+            partition: run.partition_key().map(str::to_owned),
+            partition_range: run.partition.as_ref().map(|r| PartitionRangeJson {
+                start: r.start.clone(),
+                end: r.end.clone(),
+            }),
         }
     }
 }

@@ -4,6 +4,15 @@
 #
 #   docker build -t orch:0.1.0 .
 #
+# Your own orch (a crate of the workspace whose binary calls the orch library, e.g.
+# examples/custom-pipelines) builds the same image around your binary:
+#
+#   docker build --build-arg ORCH_PACKAGE=custom-pipelines --build-arg ORCH_BIN=custom-pipelines \
+#     -t custom-pipelines:0.1.0 .
+#
+# It is installed as /usr/local/bin/orch either way: the entrypoint the chart and the
+# Kubernetes launcher (`orch worker --run-id …` in each run's pod) expect.
+#
 # Stages: `chef` (the Rust toolchain with cargo-chef), `planner` (reduces the workspace to its
 # manifests and Cargo.lock: the recipe), `builder` (compiles the dependencies from the recipe
 # alone, a layer that stays cached until Cargo.lock or a manifest changes, then the workspace
@@ -25,12 +34,15 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
+# The package and the binary in it: the stock orch, or your own (see the top of this file).
+ARG ORCH_PACKAGE=orch
+ARG ORCH_BIN=orch
 COPY --from=planner /src/recipe.json recipe.json
 # Dependencies only: this layer is rebuilt when Cargo.lock or a Cargo.toml changes.
-RUN cargo chef cook --release --locked -p orch --recipe-path recipe.json
+RUN cargo chef cook --release --locked -p "${ORCH_PACKAGE}" --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked -p orch \
-    && install -D -m 0755 target/release/orch /out/bin/orch \
+RUN cargo build --release --locked -p "${ORCH_PACKAGE}" --bin "${ORCH_BIN}" \
+    && install -D -m 0755 "target/release/${ORCH_BIN}" /out/bin/orch \
     && install -d -m 0750 /out/home/orch
 
 FROM ${RUNTIME_IMAGE}

@@ -2,15 +2,14 @@
 
 use std::sync::Arc;
 
+use orch_extension::{ObjectStores, S3Connection};
 use orchestrator::config::OrchConfig;
 use orchestrator::definitions::{AssetSelection, Definitions, JobDef, ObjectStore, ScheduleDef};
 use orchestrator::run_control::{
     PartitionError, PartitionRequest, SelectError, check_partition_request, check_selection,
 };
-use orchestrator::secrets::SecretSource;
 use orchestrator::storage::{self, RunStorage, StoreOptions};
-use pipelines::PipelineResources;
-use worker::object_store::{LocalStore, S3Settings, S3Store};
+use worker::object_store::S3Store;
 use worker::{IoManager, Worker};
 
 use crate::error::CliError;
@@ -51,41 +50,44 @@ async fn connect(settings: &Settings, migrate: bool) -> Result<Arc<dyn RunStorag
     })
 }
 
+/// Object stores with the configured S3 connection, local ones under ORCH_HOME.
+pub fn object_stores(settings: &Settings) -> ObjectStores {
+    ObjectStores::new(
+        settings.orch_home.clone(),
+        S3Connection {
+            region: settings.aws_region.clone(),
+            endpoint: settings.aws_endpoint_url.clone(),
+            force_path_style: settings.force_path_style(),
+        },
+    )
+}
+
 async fn s3(settings: &Settings, bucket: &str, prefix: &str) -> S3Store {
-    S3Store::connect(&S3Settings {
-        bucket: bucket.to_owned(),
-        prefix: prefix.to_owned(),
-        region: settings.aws_region.clone(),
-        endpoint: settings.aws_endpoint_url.clone(),
-        force_path_style: settings.force_path_style(),
-    })
-    .await
+    object_stores(settings).s3(bucket, prefix).await
 }
 
-/// The job definitions with their resources.
+/// The job definitions of the binary's extension, with their resources.
 pub async fn definitions(settings: &Settings) -> Result<Arc<Definitions>, CliError> {
-    let objects: Arc<dyn ObjectStore> = match &settings.s3_bucket_name {
-        Some(bucket) if !bucket.is_empty() => Arc::new(s3(settings, bucket, "").await),
-        _ => Arc::new(LocalStore::new(settings.orch_home.join("objects"))),
-    };
-    let resources = PipelineResources {
-        product_api_url: settings.product_api_url.clone(),
-        objects,
-        openweather_api_url: settings.openweather_api_url.clone(),
-        openweather_api_key: SecretSource::env("OPENWEATHER_API_KEY"),
-        weather_objects: weather_objects(settings).await,
-    };
-    pipelines::definitions(&resources)
+    let stores = object_stores(settings);
+    settings
+        .extension
+        .definitions(&settings.orch_home, &stores)
+        .await
         .map(Arc::new)
-        .map_err(|e| CliError::config(format!("the job definitions do not load: {e}")))
+        .map_err(|e| CliError {
+            code: e.exit_code(),
+            error: anyhow::anyhow!("the job definitions do not load: {e}"),
+        })
 }
 
-/// Where the weather products are: WEATHER_RESULTS_BUCKET, else ORCH_HOME/objects.
-pub async fn weather_objects(settings: &Settings) -> Arc<dyn ObjectStore> {
-    match &settings.weather_results_bucket {
-        Some(bucket) if !bucket.is_empty() => Arc::new(s3(settings, bucket, "").await),
-        _ => Arc::new(LocalStore::new(settings.orch_home.join("objects"))),
-    }
+/// The extension's routes under `/api/v1` (none for most builds).
+pub async fn api_routes(settings: &Settings) -> Result<axum::Router, CliError> {
+    let stores = object_stores(settings);
+    settings
+        .extension
+        .api_routes(&settings.orch_home, &stores)
+        .await
+        .map_err(CliError::from)
 }
 
 /// The job named `name`, or a usage error listing the known jobs.
@@ -238,7 +240,7 @@ pub async fn io_manager(settings: &Settings) -> IoManager {
         Some(bucket) if !bucket.is_empty() => {
             Arc::new(s3(settings, bucket, &settings.io_prefix).await)
         }
-        _ => Arc::new(LocalStore::new(settings.orch_home.join("storage"))),
+        _ => Arc::new(object_stores(settings).local("storage")),
     };
     IoManager::new(store)
 }
@@ -249,7 +251,12 @@ pub async fn worker(
     store: Arc<dyn RunStorage>,
     definitions: Arc<Definitions>,
 ) -> Worker {
+    // A command runs in its own directory: it gets ORCH_HOME as an absolute path.
+    let home =
+        std::path::absolute(&settings.orch_home).unwrap_or_else(|_| settings.orch_home.clone());
     Worker::new(store, definitions, io_manager(settings).await)
+        .with_command_grace(settings.command_grace)
+        .with_command_env(vec![("ORCH_HOME".to_owned(), home.display().to_string())])
 }
 
 /// The process's Prometheus recorder (installed by the first call).

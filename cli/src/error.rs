@@ -53,3 +53,13 @@ impl From<worker::WorkerError> for CliError {
         }
     }
 }
+
+/// An extension's hook failed: its message, with the exit code it asked for.
+impl From<orch_extension::ExtensionError> for CliError {
+    fn from(e: orch_extension::ExtensionError) -> Self {
+        Self {
+            code: e.exit_code(),
+            error: anyhow::anyhow!("{}", e.message()),
+        }
+    }
+}

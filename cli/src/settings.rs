@@ -37,35 +37,6 @@ pub struct Settings {
     )]
     pub db_max_connections: u32,
 
-    /// The posts API `fetch_data` reads unless the run config sets `source_url`.
-    #[arg(
-        long,
-        env = "PRODUCT_API_URL",
-        default_value = pipelines::product::DEFAULT_PRODUCT_API_URL,
-        global = true
-    )]
-    pub product_api_url: String,
-
-    /// The bucket `store_to_s3` writes to; unset, objects go under ORCH_HOME/objects.
-    #[arg(long, env = "S3_BUCKET_NAME", global = true)]
-    pub s3_bucket_name: Option<String>,
-
-    /// OpenWeather's current-weather endpoint, the default `api_url` of weather_product_job.
-    /// Its key comes from OPENWEATHER_API_KEY or OPENWEATHER_API_KEY_FILE (environment only,
-    /// read at the start of each run).
-    #[arg(
-        long,
-        env = "OPENWEATHER_API_URL",
-        default_value = pipelines::weather::DEFAULT_OPENWEATHER_API_URL,
-        global = true
-    )]
-    pub openweather_api_url: String,
-
-    /// The bucket of the weather products (weather_product_job writes, `orch products` and
-    /// /api/v1/products read); unset, ORCH_HOME/objects.
-    #[arg(long, env = "WEATHER_RESULTS_BUCKET", global = true)]
-    pub weather_results_bucket: Option<String>,
-
     /// AWS region of the buckets (otherwise the AWS SDK's usual resolution).
     #[arg(long, env = "AWS_REGION", global = true)]
     pub aws_region: Option<String>,
@@ -103,6 +74,18 @@ pub struct Settings {
     )]
     pub heartbeat_interval: Duration,
 
+    /// Between SIGTERM and SIGKILL for a command asset's process group when a cancel or its
+    /// timeout stops it; keep it below the daemon's ORCH_TERMINATION_GRACE, so the worker
+    /// records the end before it is killed itself.
+    #[arg(
+        long,
+        env = "ORCH_COMMAND_GRACE",
+        default_value = "5s",
+        value_parser = humantime::parse_duration,
+        global = true
+    )]
+    pub command_grace: Duration,
+
     /// Log filter (tracing syntax), e.g. `info` or `orch=debug,sqlx=warn`.
     #[arg(long, env = "ORCH_LOG", default_value = "warn", global = true)]
     pub log: String,
@@ -119,6 +102,11 @@ pub struct Settings {
     /// The W3C traceparent a worker continues (set by the launcher).
     #[arg(long, env = "TRACEPARENT", global = true, hide = true)]
     pub traceparent: Option<String>,
+
+    /// What this binary was built with (`orch::Orch::new(extension)`), bound to its parsed
+    /// settings: where every command gets the definitions and the extra API routes. Not a flag.
+    #[arg(skip)]
+    pub extension: crate::bound::BoundExtension,
 }
 
 /// How logs are printed.

@@ -74,7 +74,13 @@ class DockerfileTest(unittest.TestCase):
         for command in (runs[cook], runs[build]):
             self.assertIn("--release", command)
             self.assertIn("--locked", command)
-            self.assertIn("-p orch", command)
+            self.assertIn('-p "${ORCH_PACKAGE}"', command)
+        # The stock orch unless --build-arg names another package (README "Write your own
+        # pipelines", "In Rust"); whichever binary is built is installed as /usr/local/bin/orch.
+        args = [a for w, a in instructions() if w == "ARG"]
+        self.assertIn("ORCH_PACKAGE=orch", args)
+        self.assertIn("ORCH_BIN=orch", args)
+        self.assertIn('"target/release/${ORCH_BIN}" /out/bin/orch', runs[build])
 
     def test_the_build_context_keeps_every_crate_and_the_migrations(self):
         patterns = [

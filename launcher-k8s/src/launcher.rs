@@ -212,18 +212,29 @@ impl Launcher for KubernetesLauncher {
         }
         let name = job_name(run.id, run.job.as_str());
         self.shared.launching(run.id, &name);
-        let created = self
-            .jobs()
-            .create(&PostParams::default(), &manifest)
-            .await
-            .map_err(|e| {
+        let created = match self.jobs().create(&PostParams::default(), &manifest).await {
+            Ok(created) => created,
+            // The name is the run's: a Job of that name is this run's worker, started by a
+            // daemon that died before recording it. Adopt it, never start a second.
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                tracing::warn!(run_id = %run.id, job = %name, "adopting the run's existing Job");
+                self.jobs().get(&name).await.map_err(|e| {
+                    self.shared.forget(run.id);
+                    start_error(format!(
+                        "reading the existing Job {name}: {}",
+                        api_message(&e)
+                    ))
+                })?
+            }
+            Err(e) => {
                 self.shared.forget(run.id);
-                start_error(format!(
+                return Err(start_error(format!(
                     "creating Job {name} in namespace {}: {}",
                     self.options.settings.namespace,
                     api_message(&e)
-                ))
-            })?;
+                )));
+            }
+        };
         let handle = WorkerHandle(json!({
             "kind": KIND,
             "namespace": self.options.settings.namespace,

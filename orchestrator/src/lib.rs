@@ -11,7 +11,6 @@ pub mod daemon;
 pub mod definitions;
 pub mod domain;
 pub mod launcher;
-pub mod products;
 pub mod redact;
 pub mod run_control;
 pub mod secrets;

@@ -1,14 +1,18 @@
 //! orch's pipelines: the asset and job definitions this build of orch knows. Assets get what
 //! they need from the outside world (URLs, the object store) through [`PipelineResources`],
-//! which the binary builds from its configuration; nothing here reads the environment.
+//! which the binary builds from its configuration. [`Seeds`] is the orch extension the stock
+//! `orch` binary is built with (`seeds/`): their settings, `orch products` and the products API.
 
 pub mod product;
+pub mod seeds;
 pub mod weather;
 
 use std::sync::Arc;
 
 use orchestrator::definitions::{DefinitionError, Definitions, ObjectStore};
 use orchestrator::secrets::SecretSource;
+
+pub use seeds::{SeedCommand, SeedSettings, Seeds};
 
 /// Connections and settings the assets use.
 #[derive(Debug, Clone)]

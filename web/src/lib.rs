@@ -10,6 +10,7 @@
 
 mod api;
 mod auth;
+pub mod daemon_json;
 mod error;
 mod extract;
 mod health;
@@ -23,9 +24,10 @@ mod ui;
 use axum::Router;
 use axum::routing::get;
 
-pub use api::{CACHE_METRIC, CacheStats, PRODUCTS_CACHE_TTL, Products};
+pub use api::{DEFAULT_PAGE, MAX_PAGE, page_size};
 pub use auth::{AuthPolicy, AuthToken};
 pub use error::{ApiError, ErrorJson};
+pub use extract::ApiQuery;
 pub use layers::{BODY_LIMIT, REQUEST_TIMEOUT};
 pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, daemon_router};
 pub use state::AppState;
@@ -40,6 +42,13 @@ pub fn router(state: AppState) -> Router {
 /// The API checks the bearer token (`auth.rs`); the pages check the session cookie and CSRF
 /// tokens (`ui/guard.rs`). Each middleware leaves the other's paths alone.
 pub fn router_with_auth(state: AppState, auth: AuthPolicy) -> Router {
+    router_with_extensions(state, auth, Router::new())
+}
+
+/// [`router_with_auth`] with `api`, an extension's routes, served under `/api/v1` beside the
+/// API's own (behind the same layers and token check). A path that collides with one of the
+/// API's panics here, at start.
+pub fn router_with_extensions(state: AppState, auth: AuthPolicy, api: Router) -> Router {
     // Only fails if the OS cannot give random bytes, which nothing here could work without.
     let browser = ui::BrowserAuth::new(auth.clone())
         .unwrap_or_else(|e| panic!("cannot make the web UI's session key: {e}"));
@@ -47,7 +56,7 @@ pub fn router_with_auth(state: AppState, auth: AuthPolicy) -> Router {
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::web_metrics))
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router(api))
         .merge(ui::router(browser.clone()))
         .fallback(ui::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

@@ -7,8 +7,6 @@ use orchestrator::definitions::{Definitions, ScheduleDef};
 use orchestrator::storage::RunStorage;
 use orchestrator::telemetry::metrics::MetricsHandle;
 
-use crate::api::Products;
-
 /// The shared state of the web server.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -18,8 +16,6 @@ pub struct AppState {
     pub schedules: Arc<[ScheduleDef]>,
     /// The process's Prometheus recorder, rendered at `/metrics`; `None`: no metrics.
     pub metrics: Option<MetricsHandle>,
-    /// The weather products and their cache (`/api/v1/products`); `None` answers 404 there.
-    pub products: Option<Arc<Products>>,
 }
 
 impl AppState {
@@ -33,19 +29,12 @@ impl AppState {
             definitions,
             schedules: schedules.into(),
             metrics: None,
-            products: None,
         }
     }
 
     /// Serves `handle` at `/metrics`.
     pub fn with_metrics(mut self, handle: MetricsHandle) -> Self {
         self.metrics = Some(handle);
-        self
-    }
-
-    /// Serves the products of `products` at `/api/v1/products`.
-    pub fn with_products(mut self, products: Arc<Products>) -> Self {
-        self.products = Some(products);
         self
     }
 }

@@ -79,6 +79,7 @@ impl DaemonArgs {
             heartbeat_timeout: self.heartbeat_timeout,
             termination_grace: self.termination_grace,
             monitor_interval: self.monitor_interval,
+            lease: orchestrator::daemon::LeaseTiming::default(),
         }
     }
 }

@@ -3,11 +3,11 @@
 pub mod assets;
 pub mod cancel;
 pub mod daemon;
+pub mod daemons;
 pub mod jobs;
 pub mod launch;
 pub mod logs;
 pub mod migrate;
-pub mod products;
 pub mod prune;
 pub mod reexecute;
 pub mod run;

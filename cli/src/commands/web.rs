@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use orchestrator::definitions::{Definitions, ScheduleDef};
 use orchestrator::storage::RunStorage;
@@ -35,24 +34,6 @@ pub struct WebArgs {
     /// With a token set, reads need it too (health checks stay open).
     #[arg(long, env = "ORCH_AUTH_READS", default_value_t = false)]
     pub auth_reads: bool,
-    /// How long /api/v1/products keeps a listing or a product in memory (`10m`, `30s`; `0`
-    /// turns the cache off).
-    #[arg(
-        long,
-        env = "ORCH_PRODUCTS_CACHE_TTL",
-        default_value = "10m",
-        value_parser = parse_ttl
-    )]
-    pub products_cache_ttl: Duration,
-}
-
-/// A duration such as `10m` or `30s`; `0` is allowed (no caching).
-fn parse_ttl(raw: &str) -> Result<Duration, String> {
-    if raw.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(raw.trim())
-        .map_err(|e| format!("'{raw}' is not a duration ({e}); use e.g. 10m, 30s or 0"))
 }
 
 impl WebArgs {
@@ -110,14 +91,10 @@ impl WebArgs {
         schedules: Vec<ScheduleDef>,
     ) -> Result<axum::Router, CliError> {
         let auth = self.auth()?;
-        let products = web::Products::new(
-            app::weather_objects(settings).await,
-            self.products_cache_ttl,
-        );
-        let state = web::AppState::new(store, definitions, schedules)
-            .with_metrics(app::install_metrics()?)
-            .with_products(Arc::new(products));
-        Ok(web::router_with_auth(state, auth))
+        let extra_api = app::api_routes(settings).await?;
+        let state =
+            web::AppState::new(store, definitions, schedules).with_metrics(app::install_metrics()?);
+        Ok(web::router_with_extensions(state, auth, extra_api))
     }
 
     fn authenticated(&self) -> bool {

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod adopt;
 mod failures;
 mod support;
 mod watching;

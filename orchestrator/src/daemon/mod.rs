@@ -7,6 +7,7 @@
 pub mod alerts;
 pub mod coordinator;
 pub mod freshness;
+pub mod lease;
 pub mod liveness;
 pub mod monitor;
 pub mod observer;
@@ -20,12 +21,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::definitions::{Definitions, ScheduleDef};
-use crate::domain::QueueLimits;
+use crate::domain::{DaemonId, QueueLimits};
 use crate::launcher::Launcher;
 use crate::storage::RunStorage;
 
-pub use coordinator::Coordinator;
+pub use coordinator::{Coordinator, LeaseTiming};
 pub use freshness::FreshnessEvaluator;
+pub use lease::Lease;
 pub use liveness::Liveness;
 pub use monitor::Monitor;
 pub use observer::RunObserver;
@@ -47,6 +49,8 @@ pub struct DaemonOptions {
     pub termination_grace: Duration,
     /// How often every run in progress is checked.
     pub monitor_interval: Duration,
+    /// The replicas' leases on their claims.
+    pub lease: LeaseTiming,
 }
 
 impl Default for DaemonOptions {
@@ -60,6 +64,7 @@ impl Default for DaemonOptions {
             heartbeat_timeout: Duration::from_secs(30),
             termination_grace: Duration::from_secs(10),
             monitor_interval: Duration::from_secs(1),
+            lease: LeaseTiming::default(),
         }
     }
 }
@@ -77,6 +82,7 @@ pub struct Daemon {
     /// Follow ended runs into the metrics (only worth it where the metrics are served).
     observe_runs: bool,
     liveness: Liveness,
+    id: DaemonId,
 }
 
 impl Daemon {
@@ -96,7 +102,13 @@ impl Daemon {
             alerts: None,
             observe_runs: false,
             liveness: Liveness::new(),
+            id: DaemonId::new(),
         }
+    }
+
+    /// This daemon's id in the store's `daemons` table.
+    pub fn id(&self) -> DaemonId {
+        self.id
     }
 
     /// Records ended runs and their step durations in the metrics (`RunObserver`).
@@ -136,7 +148,12 @@ impl Daemon {
             self.store.clone(),
             self.launcher.clone(),
             self.options.limits.clone(),
+            self.id,
+            self.options.lease,
         );
+        let lease = Lease::new(self.store.clone(), self.id, self.options.lease.interval);
+        // Registered before the coordinator claims anything under this id.
+        let registered = lease.register().await;
         let monitor = Monitor::new(
             self.store.clone(),
             self.launcher.clone(),
@@ -191,6 +208,7 @@ impl Daemon {
         };
         let freshness = FreshnessEvaluator::new(self.store.clone(), &self.definitions);
         tokio::join!(
+            lease.run(shutdown.clone(), registered),
             coordinator.run(shutdown.clone()),
             freshness.run(shutdown.clone()),
             monitor.run(shutdown.clone()),

@@ -3,6 +3,7 @@
 
 mod asset;
 mod check;
+mod daemon;
 mod event;
 mod freshness;
 mod health;
@@ -16,6 +17,7 @@ mod status;
 
 pub use asset::{AssetSummary, Materialization};
 pub use check::{CheckResult, CheckSeverity};
+pub use daemon::{DaemonId, DaemonInfo};
 pub use event::{EventKind, EventRecord, LogLevel, Metadata, NewEvent};
 pub use freshness::{AssetFreshness, FreshnessChange, FreshnessState, UnknownFreshnessState};
 pub use health::{AssetHealth, Health, HealthInputs, LatestCheck, health_of};

@@ -88,6 +88,38 @@ impl LocalLauncher {
         Ok((host == Some(self.host.as_str())).then_some(pid))
     }
 
+    fn handle(&self, run: RunId, pid: u32) -> WorkerHandle {
+        WorkerHandle(json!({
+            "kind": KIND,
+            "host": self.host,
+            "pid": pid,
+            "log": self.log_path(run).display().to_string(),
+        }))
+    }
+
+    /// A live process on this host started as this launcher starts `run`'s worker (its command
+    /// line is the configured arguments, then the run id), e.g. by a daemon that died before
+    /// recording it.
+    fn find_worker_of(&self, run: RunId) -> Option<u32> {
+        let id = run.to_string();
+        let mut tail: Vec<&[u8]> = self.options.args.iter().map(|a| a.as_bytes()).collect();
+        tail.push(id.as_bytes());
+        std::fs::read_dir("/proc")
+            .ok()?
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| {
+                let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                    return false;
+                };
+                let args: Vec<&[u8]> = cmdline
+                    .strip_suffix(&[0])
+                    .unwrap_or(&cmdline)
+                    .split(|b| *b == 0)
+                    .collect();
+                args.ends_with(&tail)
+            })
+    }
+
     fn lock_children(&self) -> std::sync::MutexGuard<'_, HashMap<RunId, u32>> {
         self.children.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -132,12 +164,7 @@ impl Launcher for LocalLauncher {
             .id()
             .ok_or_else(|| start_error("the process exited at once".to_owned()))?;
         self.lock_children().insert(run.id, pid);
-        let handle = WorkerHandle(json!({
-            "kind": KIND,
-            "host": self.host,
-            "pid": pid,
-            "log": log_path.display().to_string(),
-        }));
+        let handle = self.handle(run.id, pid);
         let (id, children, ended, exits, exit_handle) = (
             run.id,
             self.children.clone(),
@@ -169,6 +196,16 @@ impl Launcher for LocalLauncher {
             });
         });
         Ok(handle)
+    }
+
+    async fn relaunch(&self, run: &Run) -> Result<WorkerHandle, LaunchError> {
+        match self.find_worker_of(run.id) {
+            Some(pid) => {
+                tracing::warn!(run_id = %run.id, pid, "adopting the worker a dead daemon started");
+                Ok(self.handle(run.id, pid))
+            }
+            None => self.launch(run).await,
+        }
     }
 
     async fn terminate(

@@ -78,6 +78,13 @@ pub trait Launcher: Send + Sync + Debug {
     /// Starts the worker of a STARTING run and returns the handle to store with it.
     async fn launch(&self, run: &Run) -> Result<WorkerHandle, LaunchError>;
 
+    /// Like [`Launcher::launch`], for a run whose claim was taken over from a dead daemon,
+    /// which may have started its worker already: that worker is adopted, never a second one
+    /// started. The default suits launchers whose `launch` is idempotent by itself.
+    async fn relaunch(&self, run: &Run) -> Result<WorkerHandle, LaunchError> {
+        self.launch(run).await
+    }
+
     /// Asks the worker to stop (SIGTERM or its equivalent), and forces it after `grace`.
     /// Returns once the worker is gone or has been forced.
     async fn terminate(

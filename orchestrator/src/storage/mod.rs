@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod browse;
 mod changes;
 pub mod checks;
+pub mod daemons;
 pub mod freshness;
 pub mod observe;
 pub mod partitions;
@@ -29,6 +30,7 @@ pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
 pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
 pub use checks::CheckStorage;
+pub use daemons::DaemonStorage;
 pub use freshness::{FreshnessStorage, NewFreshnessChange};
 pub use observe::{ObserveStorage, PoolStats};
 pub use partitions::PartitionStorage;
@@ -104,6 +106,7 @@ pub trait RunStorage:
     + FreshnessStorage
     + CheckStorage
     + PartitionStorage
+    + DaemonStorage
     + Send
     + Sync
     + Debug

@@ -11,6 +11,7 @@ use super::alerts::shared_alert_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
 use super::checks::shared_check_storage;
+use super::daemons::shared_daemon_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
 use super::partitions::shared_partition_storage;
@@ -96,6 +97,7 @@ shared_sensor_storage!(PgStore, sqlx::Postgres);
 shared_alert_storage!(PgStore, sqlx::Postgres);
 shared_browse_storage!(PgStore, sqlx::Postgres);
 shared_check_storage!(PgStore, sqlx::Postgres);
+shared_daemon_storage!(PgStore, sqlx::Postgres);
 shared_freshness_storage!(PgStore, sqlx::Postgres);
 shared_partition_storage!(PgStore, sqlx::Postgres);
 

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::StorageError;
 use super::changes::Changes;
-use crate::domain::{QueueLimits, Run, RunId, RunStatus};
+use crate::domain::{DaemonId, QueueLimits, Run, RunId, RunStatus};
 
 /// How many queued runs one claim looks at, oldest first. Runs a tag limit blocks are passed
 /// over, so a long queue of blocked runs cannot hide startable ones behind it.
@@ -18,8 +18,13 @@ pub const CLAIM_SCAN: u32 = 1_000;
 pub trait QueueStorage: Send + Sync {
     /// Moves the oldest queued runs that the limits allow to STARTING (each with its
     /// `RUN_STARTING` event), in one transaction that claimers in every process take in turn:
-    /// two daemon replicas never claim the same run, and never overrun a limit together.
-    async fn claim_queued_runs(&self, limits: &QueueLimits) -> Result<Vec<Run>, StorageError>;
+    /// two daemon replicas never claim the same run, and never overrun a limit together. Each
+    /// claimed run records `claimer`, whose lease covers it until it has a worker.
+    async fn claim_queued_runs(
+        &self,
+        limits: &QueueLimits,
+        claimer: DaemonId,
+    ) -> Result<Vec<Run>, StorageError>;
 
     /// Records the launcher's handle on the run's worker.
     async fn set_worker(&self, run: RunId, worker: &Value) -> Result<(), StorageError>;
@@ -57,6 +62,7 @@ macro_rules! shared_queue_storage {
             async fn claim_queued_runs(
                 &self,
                 limits: &$crate::domain::QueueLimits,
+                claimer: $crate::domain::DaemonId,
             ) -> Result<Vec<$crate::domain::Run>, $crate::storage::StorageError> {
                 use $crate::domain::{InProgress, RunStatus, TagKey};
                 use $crate::storage::rows::RunRow;
@@ -120,6 +126,11 @@ macro_rules! shared_queue_storage {
                 let mut claimed = Vec::new();
                 for id in limits.plan(&queued, &in_progress) {
                     let row = transition_in_tx(&mut tx, id, RunStatus::Starting, None, &[]).await?;
+                    sqlx::query("UPDATE runs SET claimed_by = $1 WHERE id = $2")
+                        .bind(claimer.as_uuid())
+                        .bind(id.as_uuid())
+                        .execute(&mut *tx)
+                        .await?;
                     claimed.push($crate::domain::Run::try_from(row)?);
                 }
                 tx.commit().await?;

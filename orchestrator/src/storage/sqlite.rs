@@ -13,6 +13,7 @@ use super::alerts::shared_alert_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes};
 use super::checks::shared_check_storage;
+use super::daemons::shared_daemon_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
 use super::partitions::shared_partition_storage;
@@ -82,6 +83,7 @@ shared_sensor_storage!(SqliteStore, sqlx::Sqlite);
 shared_alert_storage!(SqliteStore, sqlx::Sqlite);
 shared_browse_storage!(SqliteStore, sqlx::Sqlite);
 shared_check_storage!(SqliteStore, sqlx::Sqlite);
+shared_daemon_storage!(SqliteStore, sqlx::Sqlite);
 shared_freshness_storage!(SqliteStore, sqlx::Sqlite);
 shared_partition_storage!(SqliteStore, sqlx::Sqlite);
 

@@ -115,7 +115,7 @@ impl Drop for Harness {
     }
 }
 
-fn definitions() -> Arc<Definitions> {
+pub(crate) fn definitions() -> Arc<Definitions> {
     let asset = AssetDef::builder("noop")
         .compute(|_ctx| async { Ok(AssetOutput::new(Value::Null)) })
         .unwrap();

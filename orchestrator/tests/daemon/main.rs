@@ -16,5 +16,6 @@ mod support;
 
 mod alerts;
 mod freshness;
+mod handover;
 mod loops;
 mod scheduler;

@@ -15,6 +15,7 @@ mod assets;
 mod browse;
 mod checks;
 mod concurrent_writes;
+mod daemons;
 mod ending;
 mod events;
 mod list;

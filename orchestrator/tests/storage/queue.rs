@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use orchestrator::domain::{EventKind, QueueLimits, RunId, RunStatus, TagLimit};
+use orchestrator::domain::{DaemonId, EventKind, QueueLimits, RunId, RunStatus, TagLimit};
 use orchestrator::storage::{Change, RunStorage, StorageError};
 use serde_json::json;
 
@@ -44,24 +44,33 @@ async fn claims_take_the_oldest_runs_up_to_the_global_limit(store: Arc<dyn RunSt
     // One run already in progress takes one of the three slots.
     run_in(store.as_ref(), RunStatus::Started).await;
     let claimed: Vec<RunId> = store
-        .claim_queued_runs(&limit(3))
+        .claim_queued_runs(&limit(3), DaemonId::new())
         .await
         .unwrap()
         .into_iter()
         .map(|r| r.id)
         .collect();
     assert_eq!(claimed, ids[..2]);
-    assert!(store.claim_queued_runs(&limit(3)).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_queued_runs(&limit(3), DaemonId::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // A finished run frees its slot.
     store
         .transition_run(claimed[0], RunStatus::Failure, Some("x"))
         .await
         .unwrap();
-    let next = store.claim_queued_runs(&limit(3)).await.unwrap();
+    let next = store
+        .claim_queued_runs(&limit(3), DaemonId::new())
+        .await
+        .unwrap();
     assert_eq!(next.iter().map(|r| r.id).collect::<Vec<_>>(), ids[2..3]);
     // Unlimited takes the rest.
     let rest = store
-        .claim_queued_runs(&QueueLimits::default())
+        .claim_queued_runs(&QueueLimits::default(), DaemonId::new())
         .await
         .unwrap();
     assert_eq!(rest.iter().map(|r| r.id).collect::<Vec<_>>(), ids[3..]);
@@ -85,7 +94,7 @@ async fn a_tag_limit_holds_back_only_the_runs_it_names(store: Arc<dyn RunStorage
         }],
     };
     let claimed: Vec<RunId> = store
-        .claim_queued_runs(&limits)
+        .claim_queued_runs(&limits, DaemonId::new())
         .await
         .unwrap()
         .into_iter()
@@ -97,18 +106,30 @@ async fn a_tag_limit_holds_back_only_the_runs_it_names(store: Arc<dyn RunStorage
         .transition_run(w1, RunStatus::Started, None)
         .await
         .unwrap();
-    assert!(store.claim_queued_runs(&limits).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_queued_runs(&limits, DaemonId::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     store
         .transition_run(w1, RunStatus::Success, None)
         .await
         .unwrap();
-    let claimed = store.claim_queued_runs(&limits).await.unwrap();
+    let claimed = store
+        .claim_queued_runs(&limits, DaemonId::new())
+        .await
+        .unwrap();
     assert_eq!(claimed.iter().map(|r| r.id).collect::<Vec<_>>(), vec![w2]);
 }
 
 async fn a_claimed_run_is_starting_with_its_event(store: Arc<dyn RunStorage>) {
     let id = queue(store.as_ref(), 1).await[0];
-    let claimed = store.claim_queued_runs(&limit(1)).await.unwrap();
+    let claimed = store
+        .claim_queued_runs(&limit(1), DaemonId::new())
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].status, RunStatus::Starting);
     assert_eq!(store.get_run(id).await.unwrap().status, RunStatus::Starting);
@@ -124,7 +145,7 @@ async fn a_claimed_run_is_starting_with_its_event(store: Arc<dyn RunStorage>) {
         .unwrap();
     assert!(
         store
-            .claim_queued_runs(&QueueLimits::default())
+            .claim_queued_runs(&QueueLimits::default(), DaemonId::new())
             .await
             .unwrap()
             .is_empty()
@@ -228,8 +249,8 @@ async fn two_processes_claiming_at_once_never_share_a_run_nor_overrun_the_limit(
     let mut claimed_by_all = HashSet::new();
     while claimed_by_all.len() < RUNS {
         let (a, b) = tokio::join!(
-            first.claim_queued_runs(&limits),
-            second.claim_queued_runs(&limits)
+            first.claim_queued_runs(&limits, DaemonId::new()),
+            second.claim_queued_runs(&limits, DaemonId::new())
         );
         let batch: Vec<RunId> = a
             .unwrap()

@@ -1,12 +1,13 @@
 //! `weather_product_job`: `fetch_weather` → `transform_weather` → `upload_to_s3`, the seed's
 //! weather pipeline. The current weather of named locations from OpenWeather, one clean record
 //! per location, JSON Lines under `weather-products/YYYY/MM/DD/HHMMSS.jsonl` (UTC; the layout is
-//! `orchestrator::products`'s, shared with the readers). `weather_product_schedule` runs it
+//! `products.rs`'s, shared with the readers). `weather_product_schedule` runs it
 //! every six hours.
 
 mod checks;
 mod config;
 mod fetch;
+pub mod products;
 mod transform;
 mod upload;
 

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use super::products::product_key;
 use chrono::Utc;
 use orchestrator::definitions::{AssetContext, AssetError, AssetOutput, ObjectStore};
-use orchestrator::products::product_key;
 use serde_json::{Value, json};
 
 /// The media type of the objects.

@@ -3,16 +3,14 @@
 //! with the shapes of `crate::json`.
 
 mod assets;
+mod daemons;
 mod jobs;
-mod products;
 pub(crate) mod runs;
 mod schedules;
 mod sensors;
 
 use axum::Router;
 use axum::routing::{get, post};
-
-pub use products::{CACHE_METRIC, CacheStats, DEFAULT_TTL as PRODUCTS_CACHE_TTL, Products};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -22,7 +20,7 @@ pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 500;
 
 /// The page size a client asked for (`limit`), within `1..=MAX_PAGE`.
-fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
+pub fn page_size(limit: Option<u32>) -> Result<u32, ApiError> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(n @ 1..=MAX_PAGE) => Ok(n),
@@ -37,8 +35,10 @@ fn given(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.is_empty())
 }
 
-/// The routes of `/api/v1`, to be nested there.
-pub fn router() -> Router<AppState> {
+/// The routes of `/api/v1`, to be nested there, with `extra` (an extension's routes, see
+/// `crate::router_with_extensions`) merged in before the fallbacks, so they answer unknown
+/// methods the same way.
+pub fn router(extra: Router) -> Router<AppState> {
     Router::new()
         .route("/runs", get(runs::list))
         .route("/runs/{id}", get(runs::get))
@@ -51,9 +51,6 @@ pub fn router() -> Router<AppState> {
         .route("/assets", get(assets::list))
         .route("/assets/{*key}", get(assets::get))
         .route("/asset-health", get(assets::health))
-        .route("/products", get(products::list))
-        .route("/products/latest", get(products::latest))
-        .route("/products/{*key}", get(products::get))
         .route("/schedules", get(schedules::list))
         .route("/schedules/{name}/on", post(schedules::on))
         .route("/schedules/{name}/off", post(schedules::off))
@@ -62,6 +59,8 @@ pub fn router() -> Router<AppState> {
         .route("/sensors/{name}/off", post(sensors::off))
         .route("/sensors/{name}/ticks", get(sensors::ticks))
         .route("/alerts", get(sensors::alerts))
+        .route("/daemons", get(daemons::list))
+        .merge(extra.with_state(()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -54,6 +54,7 @@ pub fn router(auth: Arc<BrowserAuth>) -> Router<AppState> {
         .route("/schedules/{name}/off", post(pages::schedules::off))
         .route("/sensors/{name}/on", post(pages::sensors::on))
         .route("/sensors/{name}/off", post(pages::sensors::off))
+        .route("/instance", get(pages::instance::show))
         .route("/login", get(pages::login::form).post(pages::login::submit))
         .route("/logout", post(pages::login::logout))
         .layer(axum::Extension(auth))

@@ -7,9 +7,9 @@
 mod auth;
 mod catalog;
 mod control;
+mod daemons;
 mod launch;
 mod metrics;
-mod products;
 mod robustness;
 mod runs;
 mod sensors;

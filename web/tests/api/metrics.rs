@@ -2,7 +2,7 @@
 //! gauges follow the runs as they are queued and claimed; scrapes need no token.
 
 use axum::http::StatusCode;
-use orchestrator::domain::QueueLimits;
+use orchestrator::domain::{DaemonId, QueueLimits};
 use prometheus_parse::{Scrape, Value};
 use serde_json::json;
 
@@ -69,7 +69,14 @@ async fn metrics_follow_the_queue_as_runs_are_queued_and_claimed(app: TestApp) {
         max_concurrent_runs: Some(1),
         tag_limits: Vec::new(),
     };
-    assert_eq!(app.store.claim_queued_runs(&limits).await.unwrap().len(), 1);
+    assert_eq!(
+        app.store
+            .claim_queued_runs(&limits, DaemonId::new())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let claimed = scrape(&app).await;
     assert_eq!(value(&claimed, "orch_queue_depth", &[]), Some(1.0));
     assert_eq!(

@@ -1,7 +1,8 @@
 //! `/api/v1/products` over a real bucket on the S3 API server (moto, `ORCH_TEST_S3_ENDPOINT`)
 //! and over a local directory: listing pages, the latest product, one product by key, clear
 //! 404s, and the TTL cache (served from memory within the TTL, fetched again after it), with
-//! its hits and misses counted in the instance and through the `metrics` facade.
+//! its hits and misses counted in the instance and through the `metrics` facade. Without the
+//! seeds' routes (a build of orch without them), the path is not served at all.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,8 +13,9 @@ use axum::http::StatusCode;
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use orchestrator::definitions::ObjectStore;
 use orchestrator::storage::{RunStorage, SqliteStore, StoreOptions};
+use pipelines::seeds::products::api::{self, CACHE_METRIC, CacheStats, Products};
 use serde_json::json;
-use web::{AppState, CacheStats, Products};
+use web::{AppState, AuthPolicy};
 use worker::object_store::{LocalStore, S3Settings, S3Store};
 
 use crate::support::{TestApp, definitions, schedules};
@@ -60,11 +62,11 @@ async fn app_with(objects: Arc<dyn ObjectStore>, ttl: Duration) -> (TestApp, Arc
     // The database file is only opened, never needed after; keep the directory alive anyway.
     std::mem::forget(dir);
     let products = Arc::new(Products::new(objects, ttl));
-    let state =
-        AppState::new(store.clone(), definitions(), schedules()).with_products(products.clone());
+    let state = AppState::new(store.clone(), definitions(), schedules());
+    let routes = api::routes(products.clone());
     let app = TestApp {
         store,
-        router: web::router(state),
+        router: web::router_with_extensions(state, AuthPolicy::default(), routes),
     };
     (app, products)
 }
@@ -200,11 +202,11 @@ async fn without_products_or_a_store_the_answers_are_clear_404s() {
         .await
         .assert_error(StatusCode::NOT_FOUND, "there are no products yet under");
 
-    let unconfigured = TestApp::new(app.store.clone());
-    unconfigured
+    let without_seeds = TestApp::new(app.store.clone());
+    without_seeds
         .get("/api/v1/products/latest")
         .await
-        .assert_error(StatusCode::NOT_FOUND, "no product store configured");
+        .assert_error(StatusCode::NOT_FOUND, "no such endpoint");
 }
 
 /// A recorder that keeps counters by name and labels, as the Prometheus exporter would.
@@ -266,9 +268,9 @@ async fn cache_hits_and_misses_reach_the_metrics_recorder() {
             .assert_status(StatusCode::OK);
     }
     assert_eq!(products.cache_stats(), CacheStats { hits: 2, misses: 1 });
-    let hit = format!("{}{{result=\"hit\"}}", web::CACHE_METRIC);
-    let miss = format!("{}{{result=\"miss\"}}", web::CACHE_METRIC);
-    assert_eq!(web::CACHE_METRIC, "orch_products_cache_total");
+    let hit = format!("{}{{result=\"hit\"}}", CACHE_METRIC);
+    let miss = format!("{}{{result=\"miss\"}}", CACHE_METRIC);
+    assert_eq!(CACHE_METRIC, "orch_products_cache_total");
     assert!(
         counters.value(&hit) >= 2,
         "hits counted: {:?}",

@@ -1,13 +1,14 @@
 //! Weather products: the JSON Lines objects `weather_product_job` writes, and how they are read
 //! back. The key layout lives here, shared by the pipeline that writes the objects and the
-//! readers (the products API in `web`, `orch products` in the CLI), so they cannot drift apart.
+//! readers (`/api/v1/products` and `orch products`, in `crate::seeds::products`), so they cannot
+//! drift apart.
 //!
 //! Keys are `weather-products/YYYY/MM/DD/HHMMSS.jsonl` (UTC): key order is time order, so the
 //! latest product is the greatest key, whatever the store reports as modification times.
 
 use chrono::{DateTime, Utc};
 
-use crate::definitions::{ObjectInfo, ObjectStore, ObjectStoreError};
+use orchestrator::definitions::{ObjectInfo, ObjectStore, ObjectStoreError};
 
 /// Every product key starts with this.
 pub const PRODUCTS_PREFIX: &str = "weather-products/";

@@ -1,9 +1,29 @@
-//! `orch`, the command line: run jobs in process, list jobs and runs, show a run with its events,
-//! cancel, re-execute and prune runs, execute a launched run (`orch worker`), list and switch
-//! schedules, serve the JSON API (`orch web`), apply migrations. Exit codes: 0 success, 1 a
-//! failed run or operation, 2 a usage or configuration error.
+//! `orch`, the command line, as a library: run jobs in process, list jobs and runs, show a run
+//! with its events, cancel, re-execute and prune runs, execute a launched run (`orch worker`),
+//! list and switch schedules, serve the web UI and JSON API (`orch web`), the daemon, apply
+//! migrations. Exit codes: 0 success, 1 a failed run or operation, 2 a usage or configuration
+//! error.
+//!
+//! A binary that calls [`main`] with its definitions, or [`Orch::new`] with an [`Extension`]
+//! (settings, subcommands and API routes of its own), *is* a complete orch with its jobs; the
+//! stock `orch` binary (`src/bin/orch.rs`) is `Orch::new(pipelines::Seeds).main()`. This
+//! library knows nothing of the seed pipelines.
+//!
+//! ```no_run
+//! use orch::orchestrator::definitions::{AssetDef, AssetOutput, Definitions, JobDef};
+//!
+//! fn main() -> std::process::ExitCode {
+//!     orch::main(|_cx| {
+//!         let hello = AssetDef::builder("hello")
+//!             .compute(|_ctx| async { Ok(AssetOutput::default()) })?;
+//!         let job = JobDef::new("hello_job", "Says hello.", vec![hello], Default::default())?;
+//!         Definitions::new(vec![job])
+//!     })
+//! }
+//! ```
 
 mod app;
+mod bound;
 mod commands;
 mod error;
 mod kv;
@@ -14,9 +34,19 @@ mod settings;
 mod telemetry;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use orchestrator::definitions::{DefinitionError, Definitions};
 use orchestrator::domain::{ScheduleSwitch, SensorSwitch};
+
+pub use orch_extension as extension;
+pub use orch_extension::{
+    Context, Extension, ExtensionError, NoCommand, NoSettings, ObjectStores, S3Connection,
+};
+/// The framework crates, re-exported so a user crate needs only `orch` (and gets the versions
+/// this library was built with).
+pub use {clap, orchestrator, web, worker};
 
 use crate::error::CliError;
 use crate::settings::Settings;
@@ -27,15 +57,18 @@ use crate::settings::Settings;
     version,
     about = "A fast, small data-pipeline orchestrator."
 )]
-struct Cli {
+struct Cli<S: Args, C: Subcommand> {
     #[command(flatten)]
     settings: Settings,
+    /// The extension's own settings.
+    #[command(flatten)]
+    extension: S,
     #[command(subcommand)]
-    command: Command,
+    command: Command<C>,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+enum Command<C: Subcommand> {
     /// Execute a run of JOB in this process and show its steps as they go.
     Run {
         job: String,
@@ -83,6 +116,11 @@ enum Command {
         #[command(flatten)]
         launch: commands::daemon::DevLaunchArgs,
     },
+    /// The daemon replicas of this instance: heartbeat, alive or dead, last action.
+    Daemons {
+        #[arg(long)]
+        json: bool,
+    },
     /// Assets of every job: their health.
     Assets {
         #[command(subcommand)]
@@ -108,12 +146,9 @@ enum Command {
         #[command(subcommand)]
         command: SensorsCommand,
     },
-    /// The weather products (WEATHER_RESULTS_BUCKET, or ORCH_HOME/objects): list, download,
-    /// summarize. Uses the standard AWS credential chain (an instance role works).
-    Products {
-        #[command(subcommand)]
-        command: ProductsCommand,
-    },
+    /// The extension's own subcommands (the stock binary's `products`).
+    #[command(flatten)]
+    Extension(C),
     /// The JSON API (/api/v1) and health checks over the run store, on ORCH_WEB_ADDR.
     Web(commands::web::WebArgs),
     /// Apply pending database migrations (they also apply on every start).
@@ -175,22 +210,6 @@ enum RunsCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum ProductsCommand {
-    /// List the products, newest first: last modified, size, key.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Download the products not yet in a folder (DIR/<key>).
-    Download(commands::products::DownloadArgs),
-    /// Files, total size, the latest product and the total number of records.
-    Summary {
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
 enum SchedulesCommand {
     /// List the schedules in force: job, cron, time zone, on/off and next tick.
     List {
@@ -222,7 +241,10 @@ enum SensorsCommand {
     Alerts(commands::sensors::AlertsArgs),
 }
 
-async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+async fn dispatch<E: Extension>(
+    extension: &E,
+    cli: Cli<E::Settings, E::Command>,
+) -> Result<ExitCode, CliError> {
     let settings = &cli.settings;
     match &cli.command {
         Command::Run {
@@ -254,6 +276,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             web,
             launch,
         } => commands::daemon::dev(settings, daemon, web, launch).await,
+        Command::Daemons { json } => commands::daemons::list(settings, *json).await,
         Command::Assets { command } => match command {
             AssetsCommand::Health { json } => commands::assets::health(settings, *json).await,
             AssetsCommand::Materialize { assets, wait } => {
@@ -294,45 +317,131 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             SensorsCommand::Ticks(args) => commands::sensors::ticks(settings, args).await,
             SensorsCommand::Alerts(args) => commands::sensors::alerts(settings, args).await,
         },
-        Command::Products { command } => match command {
-            ProductsCommand::List { json } => commands::products::list(settings, *json).await,
-            ProductsCommand::Download(args) => commands::products::download(settings, args).await,
-            ProductsCommand::Summary { json } => commands::products::summary(settings, *json).await,
-        },
+        Command::Extension(command) => {
+            let stores = app::object_stores(settings);
+            let cx = Context {
+                settings: &cli.extension,
+                orch_home: &settings.orch_home,
+                stores: &stores,
+            };
+            Ok(extension.run_command(command, &cx).await?)
+        }
         Command::Web(args) => commands::web::web(settings, args).await,
         Command::Migrate => commands::migrate::migrate(settings).await,
         Command::Worker { run_id } => commands::worker::worker(settings, run_id).await,
     }
 }
 
-fn main() -> ExitCode {
-    // One rustls crypto provider for the whole process (ring); see TOOLCHAIN pitfalls.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut cli = Cli::parse();
-    // Before the runtime: the span exporter's blocking HTTP client must not live inside it.
-    let telemetry = telemetry::Telemetry::init(&cli.settings);
-    if let Err(e) = cli.settings.load_secret_files() {
-        eprintln!("error: {e}");
-        return ExitCode::from(CliError::USAGE);
+/// A complete orch with the definitions `definitions` builds: every command (`run`, `launch`,
+/// `daemon`, `dev`, `web`, `worker`, `migrate`, …) on this process's arguments; returns the exit
+/// code. For settings, subcommands or API routes of your own, implement [`Extension`] and call
+/// [`Orch::new`].
+pub fn main<F>(definitions: F) -> ExitCode
+where
+    F: Fn(&Context<'_, NoSettings>) -> Result<Definitions, DefinitionError> + Send + Sync + 'static,
+{
+    Orch::definitions(definitions).main()
+}
+
+/// An [`Extension`] that only builds definitions: what [`main`] and [`Orch::definitions`] run.
+pub struct DefinitionsFn<F>(F);
+
+impl<F> std::fmt::Debug for DefinitionsFn<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DefinitionsFn")
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(CliError::FAILURE);
+}
+
+impl<F> Orch<DefinitionsFn<F>>
+where
+    F: Fn(&Context<'_, NoSettings>) -> Result<Definitions, DefinitionError> + Send + Sync + 'static,
+{
+    /// orch with the definitions `definitions` builds and nothing else of its own: what
+    /// [`main`] runs, with [`Orch::name`] available.
+    pub fn definitions(definitions: F) -> Self {
+        Self::new(DefinitionsFn(definitions))
+    }
+}
+
+impl<F> Extension for DefinitionsFn<F>
+where
+    F: Fn(&Context<'_, NoSettings>) -> Result<Definitions, DefinitionError> + Send + Sync + 'static,
+{
+    type Settings = NoSettings;
+    type Command = NoCommand;
+
+    async fn definitions(
+        &self,
+        cx: &Context<'_, NoSettings>,
+    ) -> Result<Definitions, ExtensionError> {
+        Ok((self.0)(cx)?)
+    }
+}
+
+/// orch built with an [`Extension`]: `Orch::new(extension).main()`.
+#[derive(Debug)]
+pub struct Orch<E> {
+    extension: Arc<E>,
+    name: Option<&'static str>,
+}
+
+impl<E: Extension> Orch<E> {
+    pub fn new(extension: E) -> Self {
+        Self {
+            extension: Arc::new(extension),
+            name: None,
         }
-    };
-    let code = match runtime.block_on(dispatch(cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {:#}", e.error);
-            e.exit_code()
+    }
+
+    /// The program's name in `--help`, usage lines and `--version` (default `orch`).
+    pub fn name(mut self, name: &'static str) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// Runs the command line on this process's arguments and returns its exit code.
+    pub fn main(self) -> ExitCode {
+        // One rustls crypto provider for the whole process (ring); see TOOLCHAIN pitfalls.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut cli = match self.parse() {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        };
+        cli.settings.extension =
+            bound::BoundExtension::new(self.extension.clone(), cli.extension.clone());
+        // Before the runtime: the span exporter's blocking HTTP client must not live inside it.
+        let telemetry = telemetry::Telemetry::init(&cli.settings);
+        if let Err(e) = cli.settings.load_secret_files() {
+            eprintln!("error: {e}");
+            return ExitCode::from(CliError::USAGE);
         }
-    };
-    drop(runtime);
-    telemetry.shutdown();
-    code
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: cannot start the async runtime: {e}");
+                return ExitCode::from(CliError::FAILURE);
+            }
+        };
+        let code = match runtime.block_on(dispatch(self.extension.as_ref(), cli)) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {:#}", e.error);
+                e.exit_code()
+            }
+        };
+        drop(runtime);
+        telemetry.shutdown();
+        code
+    }
+
+    fn parse(&self) -> Result<Cli<E::Settings, E::Command>, clap::Error> {
+        let mut command = Cli::<E::Settings, E::Command>::command();
+        if let Some(name) = self.name {
+            command = command.name(name).bin_name(name);
+        }
+        Cli::from_arg_matches(&command.get_matches())
+    }
 }

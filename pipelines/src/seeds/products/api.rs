@@ -1,29 +1,36 @@
 //! `/api/v1/products`: the weather products (`weather-products/YYYY/MM/DD/HHMMSS.jsonl` in
 //! `WEATHER_RESULTS_BUCKET`, or the local objects directory) read back: the listing, the latest
 //! product and one product by key, through the TTL cache of `cache.rs`. The key layout and the
-//! reading rules are `orchestrator::products`'s; this module only speaks HTTP.
-
-mod cache;
+//! reading rules are `crate::weather::products`'s; this module only speaks HTTP, with the API's
+//! error shape and extractors from `web`. The seeds' extension serves [`routes`] under
+//! `/api/v1` (`orch_extension::Extension::api_routes`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
 use orchestrator::definitions::{ObjectInfo, ObjectStore};
-use orchestrator::products::{self as catalog, ProductError, ProductKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use web::{ApiError, ApiQuery, page_size};
 
-use cache::ProductsCache;
-pub use cache::{CACHE_METRIC, CacheStats, DEFAULT_TTL};
+use super::cache::ProductsCache;
+pub use super::cache::{CACHE_METRIC, CacheStats, DEFAULT_TTL};
+use crate::weather::products::{self as catalog, ProductError, ProductKey};
 
-use super::page_size;
-use crate::error::ApiError;
-use crate::extract::ApiQuery;
-use crate::state::AppState;
+/// `/products`, `/products/latest` and `/products/{key}` over `products`, to be served under
+/// `/api/v1`.
+pub fn routes(products: Arc<Products>) -> Router {
+    Router::new()
+        .route("/products", get(list))
+        .route("/products/latest", get(latest))
+        .route("/products/{*key}", get(get_one))
+        .with_state(products)
+}
 
-/// Where the products are and their cache: the part of [`AppState`] this API needs.
+/// Where the products are and their cache: the state of [`routes`].
 #[derive(Debug)]
 pub struct Products {
     store: Arc<dyn ObjectStore>,
@@ -109,17 +116,10 @@ fn parse_records(key: &ProductKey, body: &[u8]) -> Result<Vec<Value>, ApiError> 
         .collect()
 }
 
-fn products(state: &AppState) -> Result<&Products, ApiError> {
-    state
-        .products
-        .as_deref()
-        .ok_or_else(|| ApiError::NotFound("this server has no product store configured".into()))
-}
-
 /// Query of `GET /products`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+struct ListQuery {
     /// Products with keys below this (the `next` of the previous page).
     before: Option<String>,
     limit: Option<u32>,
@@ -127,12 +127,12 @@ pub struct ListQuery {
 
 /// `GET /products`: `{"products": [{"key", "size_bytes", "last_modified"}], "next"}`, newest
 /// first; pass `next` as `before` for the next page.
-pub async fn list(
-    State(state): State<AppState>,
+async fn list(
+    State(products): State<Arc<Products>>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = page_size(query.limit)? as usize;
-    let listing = products(&state)?.listing().await?;
+    let listing = products.listing().await?;
     let page: Vec<&ObjectInfo> = listing
         .iter()
         .filter(|p| query.before.as_deref().is_none_or(|b| p.key.as_str() < b))
@@ -149,8 +149,7 @@ pub async fn list(
 }
 
 /// `GET /products/latest`: the newest product with its records; 404 when there is none.
-pub async fn latest(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let products = products(&state)?;
+async fn latest(State(products): State<Arc<Products>>) -> Result<Json<Value>, ApiError> {
     let listing = products.listing().await?;
     let newest =
         catalog::latest(&listing, products.store.as_ref()).map_err(|e| products.error(e))?;
@@ -160,11 +159,10 @@ pub async fn latest(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
 
 /// `GET /products/{key}`: one product with its records; 404 for a key that is not a product
 /// key or not there.
-pub async fn get(
-    State(state): State<AppState>,
+async fn get_one(
+    State(products): State<Arc<Products>>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let products = products(&state)?;
     let key = ProductKey::parse(&raw).map_err(|e| products.error(e))?;
     let listing = products.listing().await?;
     let info = listing.iter().find(|p| p.key == key.as_str());

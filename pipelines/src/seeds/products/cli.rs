@@ -7,15 +7,42 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use chrono::SecondsFormat;
+use orch_extension::ExtensionError;
 use orchestrator::definitions::{ObjectInfo, ObjectStore};
-use orchestrator::products::{
-    self as catalog, PRODUCTS_PREFIX, ProductError, ProductKey, ProductSummary, count_records,
-};
 use serde_json::{Value, json};
 
-use crate::app;
-use crate::error::CliError;
-use crate::settings::Settings;
+use crate::weather::products::{
+    self as catalog, PRODUCTS_PREFIX, ProductError, ProductKey, ProductSummary, count_records,
+};
+
+/// `orch products …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ProductsCommand {
+    /// List the products, newest first: last modified, size, key.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download the products not yet in a folder (DIR/<key>).
+    Download(DownloadArgs),
+    /// Files, total size, the latest product and the total number of records.
+    Summary {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `command` over the products in `store`.
+pub async fn run(
+    command: &ProductsCommand,
+    store: &dyn ObjectStore,
+) -> Result<ExitCode, ExtensionError> {
+    match command {
+        ProductsCommand::List { json } => list(store, *json).await,
+        ProductsCommand::Download(args) => download(store, args).await,
+        ProductsCommand::Summary { json } => summary(store, *json).await,
+    }
+}
 
 /// Arguments of `orch products download`.
 #[derive(Debug, Clone, clap::Args)]
@@ -26,8 +53,8 @@ pub struct DownloadArgs {
     pub to: PathBuf,
 }
 
-fn store_error(e: ProductError) -> CliError {
-    CliError::failure(e)
+fn store_error(e: ProductError) -> ExtensionError {
+    ExtensionError::failure(e)
 }
 
 fn info_json(p: &ObjectInfo) -> Value {
@@ -39,11 +66,8 @@ fn stamp(p: &ObjectInfo) -> String {
 }
 
 /// `orch products list [--json]`: every product, newest first.
-pub async fn list(settings: &Settings, as_json: bool) -> Result<ExitCode, CliError> {
-    let store = app::weather_objects(settings).await;
-    let products = catalog::list_products(store.as_ref())
-        .await
-        .map_err(store_error)?;
+async fn list(store: &dyn ObjectStore, as_json: bool) -> Result<ExitCode, ExtensionError> {
+    let products = catalog::list_products(store).await.map_err(store_error)?;
     if as_json {
         let items: Vec<Value> = products.iter().map(info_json).collect();
         println!("{}", Value::Array(items));
@@ -64,11 +88,11 @@ pub async fn list(settings: &Settings, as_json: bool) -> Result<ExitCode, CliErr
 }
 
 /// `orch products download [--to DIR]`: every product not already there, to DIR/<key>.
-pub async fn download(settings: &Settings, args: &DownloadArgs) -> Result<ExitCode, CliError> {
-    let store = app::weather_objects(settings).await;
-    let products = catalog::list_products(store.as_ref())
-        .await
-        .map_err(store_error)?;
+async fn download(
+    store: &dyn ObjectStore,
+    args: &DownloadArgs,
+) -> Result<ExitCode, ExtensionError> {
+    let products = catalog::list_products(store).await.map_err(store_error)?;
     let (mut fetched, mut skipped) = (0usize, 0usize);
     for p in &products {
         let target = target_path(&args.to, p)?;
@@ -77,7 +101,7 @@ pub async fn download(settings: &Settings, args: &DownloadArgs) -> Result<ExitCo
             continue;
         }
         let key = ProductKey::parse(&p.key).map_err(store_error)?;
-        let body = catalog::read_product(store.as_ref(), &key)
+        let body = catalog::read_product(store, &key)
             .await
             .map_err(store_error)?;
         write_file(&target, &body)?;
@@ -93,16 +117,17 @@ pub async fn download(settings: &Settings, args: &DownloadArgs) -> Result<ExitCo
 }
 
 /// DIR/<key>, refusing a key that would land outside DIR.
-fn target_path(dir: &Path, p: &ObjectInfo) -> Result<PathBuf, CliError> {
+fn target_path(dir: &Path, p: &ObjectInfo) -> Result<PathBuf, ExtensionError> {
     let key = ProductKey::parse(&p.key).map_err(store_error)?;
     Ok(dir.join(key.as_str()))
 }
 
 /// Writes `body` to `path` through a temporary file, so an interrupted download leaves no
 /// truncated product that a later run would take for complete.
-fn write_file(path: &Path, body: &[u8]) -> Result<(), CliError> {
-    let fail =
-        |e: std::io::Error| CliError::failure(format!("cannot write {}: {e}", path.display()));
+fn write_file(path: &Path, body: &[u8]) -> Result<(), ExtensionError> {
+    let fail = |e: std::io::Error| {
+        ExtensionError::failure(format!("cannot write {}: {e}", path.display()))
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
@@ -112,12 +137,9 @@ fn write_file(path: &Path, body: &[u8]) -> Result<(), CliError> {
 }
 
 /// `orch products summary [--json]`: files, total size, the latest product, total records.
-pub async fn summary(settings: &Settings, as_json: bool) -> Result<ExitCode, CliError> {
-    let store = app::weather_objects(settings).await;
-    let products = catalog::list_products(store.as_ref())
-        .await
-        .map_err(store_error)?;
-    let records = record_counts(store.as_ref(), &products).await?;
+async fn summary(store: &dyn ObjectStore, as_json: bool) -> Result<ExitCode, ExtensionError> {
+    let products = catalog::list_products(store).await.map_err(store_error)?;
+    let records = record_counts(store, &products).await?;
     let summary = ProductSummary::of(&products, &records);
     if as_json {
         println!(
@@ -152,7 +174,7 @@ pub async fn summary(settings: &Settings, as_json: bool) -> Result<ExitCode, Cli
 async fn record_counts(
     store: &dyn ObjectStore,
     products: &[ObjectInfo],
-) -> Result<Vec<usize>, CliError> {
+) -> Result<Vec<usize>, ExtensionError> {
     let mut counts = Vec::with_capacity(products.len());
     for p in products {
         let key = ProductKey::parse(&p.key).map_err(store_error)?;

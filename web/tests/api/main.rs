@@ -10,6 +10,7 @@ mod control;
 mod daemons;
 mod launch;
 mod metrics;
+mod partitions;
 mod robustness;
 mod runs;
 mod sensors;

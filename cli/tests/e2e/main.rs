@@ -16,6 +16,7 @@ mod control;
 mod failures;
 mod kubernetes;
 mod listing;
+mod partitions;
 mod pipeline;
 mod products;
 mod schedules;

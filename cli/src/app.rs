@@ -5,7 +5,9 @@ use std::sync::Arc;
 use orch_extension::{ObjectStores, S3Connection};
 use orchestrator::config::OrchConfig;
 use orchestrator::definitions::{AssetSelection, Definitions, JobDef, ObjectStore, ScheduleDef};
-use orchestrator::run_control::{SelectError, check_selection};
+use orchestrator::run_control::{
+    PartitionError, PartitionRequest, SelectError, check_partition_request, check_selection,
+};
 use orchestrator::storage::{self, RunStorage, StoreOptions};
 use worker::object_store::S3Store;
 use worker::{IoManager, Worker};
@@ -120,6 +122,33 @@ pub fn resolve_launch<'d>(
     Ok((job, config, tags))
 }
 
+/// `--partition KEY` or `--from KEY --to KEY` of `orch run` and `orch launch`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PartitionArgs {
+    /// Run this partition of a partitioned job (e.g. `2026-03-01`, `2026-03-01-06:00`, `eu`).
+    #[arg(long, value_name = "KEY", conflicts_with_all = ["from", "to"])]
+    pub partition: Option<String>,
+    /// Run a range of partitions in one run: the first key (with --to; both inclusive).
+    #[arg(long, value_name = "KEY", requires = "to")]
+    pub from: Option<String>,
+    /// The last key of the range (with --from).
+    #[arg(long, value_name = "KEY", requires = "from")]
+    pub to: Option<String>,
+}
+
+impl PartitionArgs {
+    pub fn request(&self) -> PartitionRequest {
+        match (&self.partition, &self.from, &self.to) {
+            (Some(key), _, _) => PartitionRequest::Key(key.clone()),
+            (None, Some(start), Some(end)) => PartitionRequest::Range {
+                start: start.clone(),
+                end: end.clone(),
+            },
+            _ => PartitionRequest::None,
+        }
+    }
+}
+
 /// What `orch run` and `orch launch` were asked for, before it is checked.
 #[derive(Debug, Clone, Copy)]
 pub struct LaunchRequest<'a> {
@@ -128,6 +157,8 @@ pub struct LaunchRequest<'a> {
     pub tags: &'a [String],
     /// `--select`, in Dagster's selection syntax.
     pub select: Option<&'a str>,
+    /// `--partition` or `--from`/`--to`; `None`: no partition.
+    pub partition: Option<&'a PartitionArgs>,
 }
 
 impl<'a> LaunchRequest<'a> {
@@ -142,7 +173,14 @@ impl<'a> LaunchRequest<'a> {
             config,
             tags,
             select,
+            partition: None,
         }
+    }
+
+    /// The same request for the partition (or range) `args` names.
+    pub fn with_partition(mut self, args: &'a PartitionArgs) -> Self {
+        self.partition = Some(args);
+        self
     }
 }
 
@@ -160,6 +198,19 @@ pub async fn plan_launch(
     let mut run = orchestrator::domain::NewRun::queued(job.name.clone(), config, tags)
         .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored());
     run.status = status;
+    let partition = request
+        .partition
+        .map(PartitionArgs::request)
+        .unwrap_or_default();
+    let range = check_partition_request(store, job, &partition, chrono::Utc::now())
+        .await
+        .map_err(|e| match e {
+            PartitionError::Storage(e) => CliError::from(e),
+            refused => CliError::config(refused),
+        })?;
+    if let Some(range) = range {
+        run = run.with_partition(range);
+    }
     if let Some(select) = request.select {
         let selection = AssetSelection::parse(select)
             .map_err(|e| CliError::config(format!("--select: {e}")))?;

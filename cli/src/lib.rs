@@ -83,6 +83,8 @@ enum Command<C: Subcommand> {
         /// `a,b`); unselected upstream outputs come from their latest materialization.
         #[arg(long, value_name = "SELECTION")]
         select: Option<String>,
+        #[command(flatten)]
+        partition: app::PartitionArgs,
     },
     /// Queue a run of JOB for the daemon; prints the run id alone on the last line.
     Launch {
@@ -97,6 +99,8 @@ enum Command<C: Subcommand> {
         /// `a,b`); unselected upstream outputs come from their latest materialization.
         #[arg(long, value_name = "SELECTION")]
         select: Option<String>,
+        #[command(flatten)]
+        partition: app::PartitionArgs,
         /// Follow the run's steps until it ends; exit 0 on SUCCESS, 1 otherwise.
         #[arg(long)]
         wait: bool,
@@ -252,8 +256,10 @@ async fn dispatch<E: Extension>(
             config,
             tag,
             select,
+            partition,
         } => {
-            let request = app::LaunchRequest::new(job, config, tag, select.as_deref());
+            let request = app::LaunchRequest::new(job, config, tag, select.as_deref())
+                .with_partition(partition);
             commands::run::run(settings, &request).await
         }
         Command::Launch {
@@ -261,9 +267,11 @@ async fn dispatch<E: Extension>(
             config,
             tag,
             select,
+            partition,
             wait,
         } => {
-            let request = app::LaunchRequest::new(job, config, tag, select.as_deref());
+            let request = app::LaunchRequest::new(job, config, tag, select.as_deref())
+                .with_partition(partition);
             commands::launch::launch(settings, &request, *wait).await
         }
         Command::Daemon(args) => commands::daemon::daemon(settings, args).await,

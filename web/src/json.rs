@@ -29,6 +29,16 @@ pub struct RunJson {
     /// The SHA-256 of the job definition snapshot the run was created with (`null` for runs
     /// created without one).
     pub definition_version: Option<String>,
+    /// The single partition key the run targets; `null` when unpartitioned or a range.
+    pub partition: Option<String>,
+    /// The first and last key (both inclusive) of a partitioned run; `null` when unpartitioned.
+    pub partition_range: Option<PartitionRangeJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartitionRangeJson {
+    pub start: String,
+    pub end: String,
 }
 
 impl From<&Run> for RunJson {
@@ -56,6 +66,11 @@ impl From<&Run> for RunJson {
             worker: run.worker.clone(),
             checks_failed: run.checks_failed,
             definition_version: run.definition_version.clone(),
+            partition: run.partition_key().map(str::to_owned),
+            partition_range: run.partition.as_ref().map(|r| PartitionRangeJson {
+                start: r.start.clone(),
+                end: r.end.clone(),
+            }),
         }
     }
 }

@@ -127,7 +127,8 @@ async fn evaluate(
         step.config.clone(),
         step.inputs.clone(),
         sink,
-    );
+    )
+    .with_partition(step.partition.clone());
     let call = std::panic::AssertUnwindSafe(compute(ctx, value));
     let error = match futures::FutureExt::catch_unwind(call).await {
         Ok(Ok(result)) => return result,

@@ -231,6 +231,21 @@ impl Worker {
         {
             return RunOutcome::Failure { message };
         }
+        let partition = match orchestrator::run_control::run_scope(
+            self.store.as_ref(),
+            job,
+            run.partition.as_ref(),
+            chrono::Utc::now(),
+        )
+        .await
+        {
+            Ok(scope) => scope,
+            Err(e) => {
+                return RunOutcome::Failure {
+                    message: format!("the run's partition cannot be resolved: {e}"),
+                };
+            }
+        };
         // Step tasks are spawned only after this point; a cancel before it needs no stopping.
         let config = Arc::new(run.config.clone());
         let mut failures: Vec<String> = Vec::new();
@@ -284,6 +299,7 @@ impl Worker {
                         events: events.clone(),
                         io: self.io.clone(),
                         commands: commands.clone(),
+                        partition: partition.clone(),
                     };
                     // In the run's span, so the step's span (and its logs) are the run's.
                     let task = running.spawn(

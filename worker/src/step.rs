@@ -7,7 +7,7 @@ use std::time::Instant;
 use orchestrator::definitions::{
     AssetCompute, AssetContext, AssetDef, AssetError, AssetOutput, EventSink, Inputs,
 };
-use orchestrator::domain::{CheckResult, EventKind, JobName, NewEvent, RunId};
+use orchestrator::domain::{CheckResult, EventKind, JobName, NewEvent, PartitionScope, RunId};
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -26,6 +26,8 @@ pub(crate) struct StepRun {
     pub events: Arc<EventWriter>,
     pub io: IoManager,
     pub commands: Commands,
+    /// The run's partition key or range and its time window (all `None` when unpartitioned).
+    pub partition: PartitionScope,
 }
 
 /// A step that succeeded: its output, and the checks its asset evaluated itself.
@@ -103,7 +105,8 @@ async fn attempt_once(step: &StepRun, attempt: u32) -> Result<AssetOutput, Asset
         step.config.clone(),
         step.inputs.clone(),
         sink,
-    );
+    )
+    .with_partition(step.partition.clone());
     // A panic in asset code is caught here and becomes the step's error; the task goes on.
     let attempt = std::panic::AssertUnwindSafe(compute(ctx));
     match futures::FutureExt::catch_unwind(attempt).await {

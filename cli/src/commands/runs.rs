@@ -23,6 +23,9 @@ pub struct ListArgs {
     /// Only runs with this tag, KEY=VALUE.
     #[arg(long)]
     pub tag: Option<String>,
+    /// Only runs of this single partition key (e.g. `2026-03-01`).
+    #[arg(long, value_name = "KEY")]
+    pub partition: Option<String>,
     /// Runs older than this run id (the cursor of the next page).
     #[arg(long)]
     pub before: Option<String>,
@@ -69,6 +72,7 @@ impl ListArgs {
             status,
             job,
             tag,
+            partition: self.partition.clone(),
             checks_failed: self.checks_failed,
             before,
             limit: self.limit.max(1),

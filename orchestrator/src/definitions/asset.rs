@@ -14,6 +14,7 @@ use super::check::AssetCheckDef;
 use super::command::CommandSpec;
 use super::context::AssetContext;
 use super::freshness::FreshnessPolicy;
+use super::partitions::PartitionsDef;
 use crate::domain::{AssetKey, CheckResult, Metadata};
 
 /// What an asset function returns: the value handed to downstream assets (persisted by the IO
@@ -160,6 +161,9 @@ pub struct AssetDef {
     pub freshness: Option<FreshnessPolicy>,
     /// Checks run right after the asset materializes.
     pub checks: Vec<AssetCheckDef>,
+    /// How the asset is partitioned; `None` for an unpartitioned asset. A job's assets share
+    /// the job's definition (see [`super::JobDef::with_partitions`]).
+    pub partitions: Option<PartitionsDef>,
 }
 
 impl AssetDef {
@@ -172,6 +176,7 @@ impl AssetDef {
             retry: RetryPolicy::NONE,
             freshness: None,
             checks: Vec::new(),
+            partitions: None,
         }
     }
 
@@ -192,6 +197,7 @@ impl fmt::Debug for AssetDef {
             .field("compute", &self.compute)
             .field("freshness", &self.freshness)
             .field("checks", &self.checks)
+            .field("partitions", &self.partitions)
             .finish()
     }
 }
@@ -205,6 +211,7 @@ pub struct AssetDefBuilder {
     retry: RetryPolicy,
     freshness: Option<FreshnessPolicy>,
     checks: Vec<AssetCheckDef>,
+    partitions: Option<PartitionsDef>,
 }
 
 impl AssetDefBuilder {
@@ -232,6 +239,12 @@ impl AssetDefBuilder {
     /// Watches the asset's freshness with `policy`.
     pub fn freshness(mut self, policy: FreshnessPolicy) -> Self {
         self.freshness = Some(policy);
+        self
+    }
+
+    /// Partitions the asset by `def`; its runs then target a key or a range of keys.
+    pub fn partitions(mut self, def: PartitionsDef) -> Self {
+        self.partitions = Some(def);
         self
     }
 
@@ -263,6 +276,7 @@ impl AssetDefBuilder {
             compute,
             freshness: self.freshness,
             checks: self.checks,
+            partitions: self.partitions,
         })
     }
 }

@@ -178,6 +178,35 @@ impl Cron {
                 older: self.count_ticks(after, upto),
             };
         }
+        let (start, mut ticks) = self.latest_from(after, upto, keep);
+        let cut = ticks.len().saturating_sub(keep);
+        let kept = ticks.split_off(cut);
+        LatestTicks {
+            ticks: kept,
+            older: self.count_ticks(after, start).plus(cut as u64),
+        }
+    }
+
+    /// The latest `keep` ticks in (`after`, `upto`], oldest first, without counting the older
+    /// ones: about `keep` steps however long the interval is.
+    pub fn last_ticks(
+        &self,
+        after: DateTime<Utc>,
+        upto: DateTime<Utc>,
+        keep: usize,
+    ) -> Vec<DateTime<Utc>> {
+        let (_, mut ticks) = self.latest_from(after, upto, keep);
+        ticks.split_off(ticks.len().saturating_sub(keep))
+    }
+
+    /// A start in [`after`, `upto`) and the ticks in (start, `upto`]: more than `keep` of them,
+    /// or all of the interval's.
+    fn latest_from(
+        &self,
+        after: DateTime<Utc>,
+        upto: DateTime<Utc>,
+        keep: usize,
+    ) -> (DateTime<Utc>, Vec<DateTime<Utc>>) {
         // Step back over wall times to a start that leaves at least `keep + 1` ticks before
         // `upto`; DST can merge or drop wall times, so widen until it does.
         let mut back = keep.saturating_add(1);
@@ -185,14 +214,9 @@ impl Cron {
             let start = self
                 .wall_before(upto, back)
                 .map_or(after, |wall| self.instant_before(wall).max(after));
-            let mut ticks: Vec<_> = self.ticks_between(start, upto).collect();
+            let ticks: Vec<_> = self.ticks_between(start, upto).collect();
             if ticks.len() > keep || start == after {
-                let cut = ticks.len().saturating_sub(keep);
-                let kept = ticks.split_off(cut);
-                return LatestTicks {
-                    ticks: kept,
-                    older: self.count_ticks(after, start).plus(cut as u64),
-                };
+                return (start, ticks);
             }
             back = back.saturating_mul(2);
         }
@@ -208,6 +232,23 @@ impl Cron {
             }
         }
         TickCount::Exact(n)
+    }
+
+    /// The instant the matching wall-clock time `wall` first fires at, by the DST rules of the
+    /// module doc: its first occurrence in a fold, the end of the gap when it does not exist.
+    /// Partition definitions use it to turn a key back into its window's start.
+    pub fn first_instant(&self, wall: NaiveDateTime) -> DateTime<Utc> {
+        match self.timezone.from_local_datetime(&wall) {
+            LocalResult::Single(t) => t.with_timezone(&Utc),
+            LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
+            LocalResult::None => self.gap_end(wall),
+        }
+    }
+
+    /// Whether the expression fires once a minute at most (its seconds field is one value), so
+    /// that a `YYYY-MM-DD-HH:MM` key names one tick.
+    pub fn at_most_once_a_minute(&self) -> bool {
+        self.schedule.seconds().count() == 1
     }
 
     /// The wall-clock time of `t` in the schedule's zone.

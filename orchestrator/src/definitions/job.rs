@@ -6,6 +6,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use super::graph::AssetGraph;
+use super::partitions::PartitionsDef;
 use super::{AssetDef, ConfigError, DefinitionError};
 use crate::domain::{AssetKey, JobName, Tags};
 
@@ -27,6 +28,9 @@ pub struct JobDef {
     pub launcher_config: std::collections::BTreeMap<String, Map<String, Value>>,
     /// Tags of every run of the job, under the tags a launch gives (job files' `tags`).
     pub tags: Tags,
+    /// How the job's runs are partitioned; every partitioned asset of the job has this same
+    /// definition, and the job's other assets run unpartitioned.
+    partitions: Option<PartitionsDef>,
 }
 
 impl JobDef {
@@ -54,7 +58,21 @@ impl JobDef {
                 }
             }
         }
+        let mut partitions: Option<PartitionsDef> = None;
+        for asset in &assets {
+            match (&partitions, &asset.partitions) {
+                (None, Some(def)) => partitions = Some(def.clone()),
+                (Some(shared), Some(def)) if shared != def => {
+                    return Err(DefinitionError::MixedPartitions {
+                        job: name,
+                        asset: asset.key.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
         Ok(Self {
+            partitions,
             name,
             description: description.to_owned(),
             assets,
@@ -70,6 +88,29 @@ impl JobDef {
     pub fn with_max_runtime(mut self, max_runtime: std::time::Duration) -> Self {
         self.max_runtime = Some(max_runtime);
         self
+    }
+
+    /// Partitions the job by `def`: its assets get `def` (an asset partitioned some other way is
+    /// refused), so they all share it.
+    pub fn with_partitions(mut self, def: PartitionsDef) -> Result<Self, DefinitionError> {
+        for asset in &mut self.assets {
+            match &asset.partitions {
+                Some(own) if own != &def => {
+                    return Err(DefinitionError::MixedPartitions {
+                        job: self.name.clone(),
+                        asset: asset.key.clone(),
+                    });
+                }
+                _ => asset.partitions = Some(def.clone()),
+            }
+        }
+        self.partitions = Some(def);
+        Ok(self)
+    }
+
+    /// How the job is partitioned (`None`: its runs target no partition).
+    pub fn partitions(&self) -> Option<&PartitionsDef> {
+        self.partitions.as_ref()
     }
 
     /// Sets the settings of launcher `kind` (e.g. `kubernetes`) for this job's runs.
@@ -146,6 +187,7 @@ impl fmt::Debug for JobDef {
             .field("name", &self.name)
             .field("assets", &self.graph.order())
             .field("default_config", &self.default_config)
+            .field("partitions", &self.partitions)
             .finish_non_exhaustive()
     }
 }

@@ -11,6 +11,7 @@ mod freshness;
 mod graph;
 mod job;
 mod object_store;
+pub mod partitions;
 mod schedule;
 mod selection;
 mod sensor;
@@ -28,6 +29,10 @@ pub use freshness::{
 pub use graph::AssetGraph;
 pub use job::JobDef;
 pub use object_store::{ObjectInfo, ObjectStore, ObjectStoreError, StoredObject};
+pub use partitions::{
+    Cadence, KeyPage, PartitionKeys, PartitionsDef, PartitionsError, TimeWindowPartitions,
+    TimeWindowSpec,
+};
 pub use schedule::{CatchUp, ScheduleDef, ScheduleDefBuilder};
 pub use selection::{AssetSelection, Reach, SelectionClause, SelectionError};
 pub use sensor::{SensorDef, SensorDefBuilder};
@@ -102,6 +107,11 @@ pub enum DefinitionError {
     },
     #[error("sensor '{0}' is defined twice")]
     DuplicateSensor(SensorName),
+    #[error(
+        "job '{job}': asset '{asset}' is partitioned differently from the job's other assets; \
+         a job's assets share one partitions definition"
+    )]
+    MixedPartitions { job: JobName, asset: AssetKey },
 }
 
 fn join(keys: &[AssetKey]) -> String {

@@ -24,7 +24,10 @@ pub use health::{AssetHealth, Health, HealthInputs, LatestCheck, health_of};
 pub use ids::{AssetKey, IdError, JobName, RunId, ScheduleName, SensorName, TagKey};
 pub use partition::{PartitionRange, PartitionScope, TimeWindow};
 pub use queue::{InProgress, QueueLimits, TagLimit};
-pub use run::{NewRun, Run, RunFilter, StoredDefinition, Tags};
+pub use run::{
+    NewRun, PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG, Run, RunFilter,
+    StoredDefinition, Tags,
+};
 pub use schedule::{
     SCHEDULE_TAG, ScheduleState, ScheduleSwitch, ScheduleTick, TICK_TAG, TickStatus,
     UnknownTickStatus, tick_tag_value,

@@ -24,6 +24,21 @@ pub struct PartitionRange {
     pub end: String,
 }
 
+impl PartitionRange {
+    /// The range of the single key `key`.
+    pub fn single(key: &str) -> Self {
+        Self {
+            start: key.to_owned(),
+            end: key.to_owned(),
+        }
+    }
+
+    /// The key, when the range holds only one.
+    pub fn single_key(&self) -> Option<&str> {
+        (self.start == self.end).then_some(self.start.as_str())
+    }
+}
+
 /// A half-open time window `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeWindow {

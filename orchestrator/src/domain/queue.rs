@@ -107,6 +107,7 @@ mod tests {
             worker: None,
             checks_failed: 0,
             definition_version: None,
+            partition: None,
         }
     }
 

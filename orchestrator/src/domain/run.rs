@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{AssetKey, JobName, RunId, RunStatus, TagKey};
+use super::{AssetKey, JobName, PartitionRange, RunId, RunStatus, TagKey};
 
 /// Run tags, e.g. `schedule=daily`, `team=data`.
 pub type Tags = BTreeMap<TagKey, String>;
@@ -35,9 +35,17 @@ pub struct Run {
     pub checks_failed: u32,
     /// The version (SHA-256) of the job definition snapshot it was created with, if any.
     pub definition_version: Option<String>,
+    /// The partition keys it targets (a single key has `start == end`); `None` when
+    /// unpartitioned.
+    pub partition: Option<PartitionRange>,
 }
 
 impl Run {
+    /// The single partition key the run targets (`None` for a range or no partition).
+    pub fn partition_key(&self) -> Option<&str> {
+        self.partition.as_ref().and_then(PartitionRange::single_key)
+    }
+
     /// Wall time from start to end, when both are known.
     pub fn duration(&self) -> Option<chrono::Duration> {
         Some(self.ended_at? - self.started_at?)
@@ -56,6 +64,8 @@ pub struct NewRun {
     pub step_selection: Option<Vec<AssetKey>>,
     /// The job's definition as it is now, stored with the run (see `crate::snapshot`).
     pub definition: Option<StoredDefinition>,
+    /// The partition keys it targets, already validated against the job's definition.
+    pub partition: Option<PartitionRange>,
 }
 
 /// A job definition snapshot as stored: its version (hex SHA-256 of `json`) and the JSON.
@@ -65,7 +75,33 @@ pub struct StoredDefinition {
     pub json: String,
 }
 
+/// The tag of a single-key run's partition (Dagster's `dagster/partition`).
+pub const PARTITION_TAG: &str = "orch/partition";
+/// The tags of a range run's first and last key.
+pub const PARTITION_RANGE_START_TAG: &str = "orch/partition_range_start";
+pub const PARTITION_RANGE_END_TAG: &str = "orch/partition_range_end";
+
 impl NewRun {
+    /// The same run targeting `range` (a single key when `start == end`), with the partition
+    /// tags: `orch/partition` for a key, `orch/partition_range_start|end` for a range.
+    pub fn with_partition(mut self, range: PartitionRange) -> Self {
+        let tags: &[(&str, &str)] = match range.single_key() {
+            Some(key) => &[(PARTITION_TAG, key)],
+            None => &[
+                (PARTITION_RANGE_START_TAG, &range.start),
+                (PARTITION_RANGE_END_TAG, &range.end),
+            ],
+        };
+        for (key, value) in tags {
+            // The tag keys are constants that parse.
+            if let Ok(key) = TagKey::parse(key) {
+                self.tags.insert(key, (*value).to_owned());
+            }
+        }
+        self.partition = Some(range);
+        self
+    }
+
     /// A run the daemon will pick up.
     pub fn queued(job: JobName, config: Value, tags: Tags) -> Self {
         Self {
@@ -77,6 +113,7 @@ impl NewRun {
             parent_run_id: None,
             step_selection: None,
             definition: None,
+            partition: None,
         }
     }
 
@@ -102,6 +139,8 @@ pub struct RunFilter {
     pub status: Option<RunStatus>,
     pub job: Option<JobName>,
     pub tag: Option<(TagKey, String)>,
+    /// Only runs of this single partition key.
+    pub partition: Option<String>,
     /// Only runs with at least one failed asset check.
     pub checks_failed: bool,
     pub before: Option<RunId>,

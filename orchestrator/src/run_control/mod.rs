@@ -3,10 +3,12 @@
 //! are pure functions with unit tests; the async wrappers read and write through `RunStorage`.
 
 pub mod cancel;
+pub mod partition;
 pub mod reexecute;
 pub mod select;
 
 pub use cancel::{CancelAction, CancelError, CancelOutcome, cancel_run};
+pub use partition::{PartitionError, PartitionRequest, check_partition_request, run_scope};
 pub use reexecute::{
     PARENT_RUN_TAG, ROOT_RUN_TAG, ReexecuteError, ReexecuteFrom, Reexecution, plan_reexecution,
     reexecute, steps_that_did_not_succeed,

@@ -118,6 +118,8 @@ pub fn plan_reexecution(
     let mut run = NewRun::queued(job.name.clone(), parent.config.clone(), tags);
     run.parent_run_id = Some(parent.id);
     run.step_selection = step_selection;
+    // A re-execution computes the same partitions as its parent (the tags came with `tags`).
+    run.partition = parent.partition.clone();
     Ok(run)
 }
 

@@ -10,6 +10,7 @@ pub mod checks;
 pub mod daemons;
 pub mod freshness;
 pub mod observe;
+pub mod partitions;
 mod postgres;
 pub mod queue;
 pub mod retention;
@@ -33,6 +34,7 @@ pub use checks::CheckStorage;
 pub use daemons::DaemonStorage;
 pub use freshness::{FreshnessStorage, NewFreshnessChange};
 pub use observe::{ObserveStorage, PoolStats};
+pub use partitions::PartitionStorage;
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
@@ -106,6 +108,7 @@ pub trait RunStorage:
     + FreshnessStorage
     + CheckStorage
     + SnapshotStorage
+    + PartitionStorage
     + DaemonStorage
     + Send
     + Sync

@@ -14,6 +14,7 @@ use super::checks::shared_check_storage;
 use super::daemons::shared_daemon_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
+use super::partitions::shared_partition_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
 use super::schedules::shared_schedule_storage;
@@ -100,6 +101,7 @@ shared_check_storage!(PgStore, sqlx::Postgres);
 shared_daemon_storage!(PgStore, sqlx::Postgres);
 shared_freshness_storage!(PgStore, sqlx::Postgres);
 shared_snapshot_storage!(PgStore, sqlx::Postgres);
+shared_partition_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
 /// notifications at commit, and drops them on rollback).

@@ -20,6 +20,7 @@ mod ending;
 mod events;
 mod list;
 mod observe;
+mod partitions;
 mod queue;
 mod races;
 mod redaction;

@@ -8,7 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use orchestrator::definitions::{AssetSelection, JobDef};
 use orchestrator::domain::NewRun;
-use orchestrator::run_control::{SelectError, check_selection};
+use orchestrator::run_control::{
+    PartitionError, PartitionRequest, SelectError, check_partition_request, check_selection,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -51,11 +53,41 @@ pub struct LaunchBody {
     /// Only these assets, in Dagster's selection syntax (`fetch_data+`, `*store_to_s3`).
     #[serde(default)]
     select: Option<String>,
+    /// The partition key to run, checked against the job's partitions.
+    #[serde(default)]
+    partition: Option<String>,
+    /// A range of partition keys to run in one run, both inclusive (instead of `partition`).
+    #[serde(default)]
+    partition_range: Option<RangeBody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeBody {
+    start: String,
+    end: String,
+}
+
+impl LaunchBody {
+    fn partition_request(&self) -> Result<PartitionRequest, ApiError> {
+        match (&self.partition, &self.partition_range) {
+            (Some(_), Some(_)) => Err(ApiError::Unprocessable(
+                "give either partition or partition_range, not both".to_owned(),
+            )),
+            (Some(key), None) => Ok(PartitionRequest::Key(key.clone())),
+            (None, Some(range)) => Ok(PartitionRequest::Range {
+                start: range.start.clone(),
+                end: range.end.clone(),
+            }),
+            (None, None) => Ok(PartitionRequest::None),
+        }
+    }
 }
 
 /// `POST /jobs/{job}/launch` → 201 `{"id": "<run id>"}`: a QUEUED run for the daemon. An unknown
 /// job is a 404; a config the job refuses, tags the operator's tag check refuses (e.g. an
-/// `orch/k8s_config` key outside `run_overridable`), or a selection that names unknown assets or needs
+/// `orch/k8s_config` key outside `run_overridable`), a partition it does not have (or none for
+/// a partitioned job), or a selection that names unknown assets or needs
 /// upstream outputs never materialized, is a 422 with the reason, and no run is created.
 pub async fn launch(
     State(state): State<AppState>,
@@ -82,6 +114,16 @@ pub async fn launch(
                 SelectError::Storage(e) => ApiError::from(e),
                 refused => ApiError::Unprocessable(refused.to_string()),
             })?;
+    }
+    let partition = body.partition_request()?;
+    let range = check_partition_request(state.store.as_ref(), job, &partition, chrono::Utc::now())
+        .await
+        .map_err(|e| match e {
+            PartitionError::Storage(e) => ApiError::from(e),
+            refused => ApiError::Unprocessable(refused.to_string()),
+        })?;
+    if let Some(range) = range {
+        new_run = new_run.with_partition(range);
     }
     let run = state.store.create_run(&new_run).await?;
     tracing::info!(run = %run.id, job = %run.job, "run launched through the API");

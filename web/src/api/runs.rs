@@ -29,6 +29,8 @@ pub struct ListQuery {
     pub(crate) limit: Option<u32>,
     /// `true`: only runs with failed asset checks.
     pub(crate) checks_failed: Option<bool>,
+    /// Only runs of this single partition key.
+    pub(crate) partition: Option<String>,
 }
 
 impl ListQuery {
@@ -56,6 +58,7 @@ impl ListQuery {
             status,
             job,
             tag,
+            partition: given(self.partition.as_deref()).map(str::to_owned),
             checks_failed: self.checks_failed.unwrap_or(false),
             before,
             limit,

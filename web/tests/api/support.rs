@@ -62,7 +62,7 @@ where
 }
 
 /// The job of these tests: `etl`, `extract` → `load`, config keys `limit` (10) and `source`;
-/// and its failure sensor `etl_failures`.
+/// its failure sensor `etl_failures`; and `daily_etl`, partitioned daily from 2026-01-01.
 pub fn definitions() -> Arc<Definitions> {
     let extract = AssetDef::builder("extract")
         .compute(|_ctx| async { Ok(AssetOutput::default()) })
@@ -75,12 +75,22 @@ pub fn definitions() -> Arc<Definitions> {
     config.insert("limit".into(), json!(10));
     config.insert("source".into(), json!("http://upstream"));
     let job = JobDef::new("etl", "a test job", vec![extract, load], config).unwrap();
+    // A daily-partitioned job from 2026-01-01 (UTC), for the partition tests.
+    let daily = AssetDef::builder("daily_extract")
+        .compute(|_ctx| async { Ok(AssetOutput::default()) })
+        .unwrap();
+    let daily = JobDef::new("daily_etl", "a partitioned job", vec![daily], Map::new())
+        .unwrap()
+        .with_partitions(
+            orchestrator::definitions::PartitionsDef::daily("2026-01-01", "UTC").unwrap(),
+        )
+        .unwrap();
     let failures = SensorDef::run_failure("etl_failures")
         .job("etl")
         .build()
         .unwrap();
     Arc::new(
-        Definitions::new(vec![job])
+        Definitions::new(vec![job, daily])
             .unwrap()
             .with_sensors(vec![failures])
             .unwrap(),

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use orchestrator::definitions::Inputs;
+use orchestrator::domain::PartitionScope;
 
 use super::pipes::{self, ContextFields};
 use crate::step::StepRun;
@@ -41,13 +42,12 @@ impl Workspace {
         let messages = dir.path().join("messages.jsonl");
         tokio::fs::write(&messages, b"").await?;
         let context_path = dir.path().join("context.json");
-        let partition = Default::default();
         let context = pipes::context(&ContextFields {
             asset: &step.def.key,
             run_id: step.run_id.to_string(),
             job: step.job.as_str(),
             retry_number: attempt - 1,
-            partition: &partition,
+            partition: &step.partition,
             extras: json!({
                 "config": step.config.as_ref(),
                 "inputs": input_paths,
@@ -76,6 +76,7 @@ impl Workspace {
         if let Some(check) = check {
             env.push(("ORCH_CHECK".into(), check.to_owned()));
         }
+        env.extend(partition_env(&step.partition));
         Ok(Self {
             _dir: dir,
             output,
@@ -108,4 +109,24 @@ impl Workspace {
             format!("what it wrote to ORCH_OUTPUT is not JSON ({e}): {start:?}")
         })
     }
+}
+
+/// The plain-env form of a run's partition: `ORCH_PARTITION_KEY` (single-key runs),
+/// `ORCH_PARTITION_RANGE_START|END` (any partitioned run) and `ORCH_TIME_WINDOW_START|END`
+/// (time windows, RFC 3339 in UTC); absent when they do not apply.
+fn partition_env(scope: &PartitionScope) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if let Some(key) = &scope.key {
+        env.push(("ORCH_PARTITION_KEY".into(), key.clone()));
+    }
+    if let Some(range) = &scope.range {
+        env.push(("ORCH_PARTITION_RANGE_START".into(), range.start.clone()));
+        env.push(("ORCH_PARTITION_RANGE_END".into(), range.end.clone()));
+    }
+    if let Some(window) = &scope.time_window {
+        let rfc3339 = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339();
+        env.push(("ORCH_TIME_WINDOW_START".into(), rfc3339(window.start)));
+        env.push(("ORCH_TIME_WINDOW_END".into(), rfc3339(window.end)));
+    }
+    env
 }

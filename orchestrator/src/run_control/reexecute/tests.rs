@@ -56,6 +56,7 @@ fn parent(status: RunStatus, selection: Option<&[&str]>) -> Run {
         worker: None,
         checks_failed: 0,
         definition_version: None,
+        partition: None,
     }
 }
 

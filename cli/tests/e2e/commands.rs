@@ -39,8 +39,13 @@ fn with_venv_python(orch: Orch) -> Orch {
     orch.env("PATH", path)
 }
 
+/// (asset, metadata) of each materialization.
+type Materializations = Vec<(String, Value)>;
+/// (check, passed, metadata) of each check evaluation.
+type Checks = Vec<(Value, Value, Value)>;
+
 /// The materialization metadata of each step, and the checks of fetch_data.
-fn metadata_and_checks(run: &Value) -> (Vec<(String, Value)>, Vec<(Value, Value, Value)>) {
+fn metadata_and_checks(run: &Value) -> (Materializations, Checks) {
     let metadata = events_of(run, "ASSET_MATERIALIZATION", None)
         .iter()
         .map(|e| {

@@ -152,8 +152,6 @@ impl Daemon {
             self.options.lease,
         );
         let lease = Lease::new(self.store.clone(), self.id, self.options.lease.interval);
-        // Registered before the coordinator claims anything under this id.
-        let registered = lease.register().await;
         let monitor = Monitor::new(
             self.store.clone(),
             self.launcher.clone(),
@@ -173,6 +171,8 @@ impl Daemon {
             "daemon started"
         );
         let _running = self.liveness.running();
+        // Registered before the coordinator claims anything under this id.
+        let registered = lease.register().await;
         let observer = async {
             if self.observe_runs {
                 RunObserver::new(self.store.clone(), chrono::Utc::now())

@@ -1,0 +1,4 @@
+//! Dev-only helpers shared by every test suite of the workspace (a `[dev-dependencies]` entry
+//! only; no shipped crate depends on it). One implementation of each: waiting for a run's status,
+//! the definitions fixtures, the test services' environment, a PostgreSQL cluster a test owns
+//! (so it can restart or cut it without touching the shared server) and a TCP fault proxy.

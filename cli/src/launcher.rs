@@ -11,7 +11,7 @@ use launcher_k8s::{
     RunOverridable, SettingsOverrides,
 };
 use orchestrator::config::{LauncherKind, OrchConfig};
-use orchestrator::definitions::Definitions;
+use orchestrator::definitions::LiveDefinitions;
 use orchestrator::launcher::{Launcher, LocalLauncher, LocalLauncherOptions, RunTagCheck};
 use orchestrator::storage::RunStorage;
 use tokio_util::sync::CancellationToken;
@@ -62,7 +62,7 @@ pub struct LauncherArgs {
 /// What the launcher is built from.
 pub struct LauncherParts<'a> {
     pub config: &'a OrchConfig,
-    pub definitions: Arc<Definitions>,
+    pub definitions: LiveDefinitions,
     pub store: Arc<dyn RunStorage>,
     pub orch_home: &'a Path,
     pub termination_grace: Duration,
@@ -120,7 +120,11 @@ pub async fn build(
                 settings.namespace,
                 settings.defaults.image.as_deref().unwrap_or_default()
             );
-            let mut options = KubernetesLauncherOptions::new(settings, parts.definitions);
+            let mut options = KubernetesLauncherOptions::new(
+                settings,
+                parts.definitions.current().definitions.clone(),
+            );
+            options.definitions = parts.definitions;
             options.store = Some(parts.store);
             options.termination_grace = parts.termination_grace;
             // The worker continues the run's trace (TRACEPARENT), as under the local launcher.

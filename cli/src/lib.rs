@@ -31,6 +31,7 @@ mod kv;
 mod launcher;
 mod output;
 mod progress;
+mod reload;
 mod settings;
 mod telemetry;
 

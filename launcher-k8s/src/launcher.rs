@@ -13,7 +13,7 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::api::{DeleteParams, PostParams};
 use kube::{Api, Client};
 use orchestrator::daemon::monitor::MAX_RUNTIME_TAG;
-use orchestrator::definitions::Definitions;
+use orchestrator::definitions::{Definitions, LiveDefinitions};
 use orchestrator::domain::{Run, RunId, TagKey};
 use orchestrator::launcher::{LaunchError, Launcher, WorkerExit, WorkerHandle, WorkerState};
 use orchestrator::storage::RunStorage;
@@ -33,8 +33,9 @@ pub type RunEnv = Arc<dyn Fn(&Run) -> Vec<(String, String)> + Send + Sync>;
 #[derive(Clone)]
 pub struct KubernetesLauncherOptions {
     pub settings: KubernetesSettings,
-    /// Job definitions, for their `kubernetes` launcher config and max runtime.
-    pub definitions: Arc<Definitions>,
+    /// Job definitions in force (reloadable), for their `kubernetes` launcher config and max
+    /// runtime.
+    pub definitions: LiveDefinitions,
     /// The run store, for the clean-up of orphaned Jobs and the last lines of failed pods;
     /// `None` turns both off.
     pub store: Option<Arc<dyn RunStorage>>,
@@ -61,7 +62,7 @@ impl KubernetesLauncherOptions {
     pub fn new(settings: KubernetesSettings, definitions: Arc<Definitions>) -> Self {
         Self {
             settings,
-            definitions,
+            definitions: LiveDefinitions::fixed(definitions, Vec::new()),
             store: None,
             termination_grace: Duration::from_secs(30),
             cleanup_interval: Duration::from_secs(60),
@@ -127,7 +128,8 @@ impl KubernetesLauncher {
     /// The settings of a run: defaults, then its job's, then its tag's.
     pub fn run_settings(&self, run: &Run) -> Result<JobSettings, crate::SettingsError> {
         let mut settings = self.options.settings.defaults.clone();
-        let job = self.options.definitions.job(run.job.as_str());
+        let definitions = self.options.definitions.current().definitions.clone();
+        let job = definitions.job(run.job.as_str());
         if let Some(table) = job.and_then(|j| j.launcher_config.get(KIND)) {
             let origin = format!("job {}: launcher config `{KIND}`", run.job);
             settings = settings.overlay(&JobSettings::parse_override(&origin, table)?);
@@ -149,7 +151,14 @@ impl KubernetesLauncher {
             .ok()
             .and_then(|k| run.tags.get(&k))
             .and_then(|v| humantime::parse_duration(v).ok());
-        let max = tag.or_else(|| self.options.definitions.job(run.job.as_str())?.max_runtime)?;
+        let max = tag.or_else(|| {
+            self.options
+                .definitions
+                .current()
+                .definitions
+                .job(run.job.as_str())?
+                .max_runtime
+        })?;
         Some(max + DEADLINE_MARGIN)
     }
 

@@ -1,9 +1,10 @@
 //! `AppState`: what every handler can reach — the run store, the job definitions and the
-//! schedules in force. Cheap to clone (everything behind `Arc`).
+//! schedules in force (reloadable: a handler takes one snapshot, `definitions()` and
+//! `schedules()` of the same version). Cheap to clone (everything behind `Arc`).
 
 use std::sync::Arc;
 
-use orchestrator::definitions::{Definitions, ScheduleDef};
+use orchestrator::definitions::{Definitions, LiveDefinitions, Loaded, ScheduleDef};
 use orchestrator::launcher::{RunTagCheck, TagChecks};
 use orchestrator::storage::RunStorage;
 use orchestrator::telemetry::metrics::MetricsHandle;
@@ -12,9 +13,9 @@ use orchestrator::telemetry::metrics::MetricsHandle;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Arc<dyn RunStorage>,
-    pub definitions: Arc<Definitions>,
-    /// The effective schedules (declared ones with orch.toml's overrides and additions).
-    pub schedules: Arc<[ScheduleDef]>,
+    /// The definitions and the effective schedules (declared ones with orch.toml's overrides
+    /// and additions) in force, and how to reload them.
+    pub live: LiveDefinitions,
     /// The process's Prometheus recorder, rendered at `/metrics`; `None`: no metrics.
     pub metrics: Option<MetricsHandle>,
     /// The operator's checks of a launched run's tags (e.g. which `orch/k8s_config` keys a run
@@ -30,11 +31,31 @@ impl AppState {
     ) -> Self {
         Self {
             store,
-            definitions,
-            schedules: schedules.into(),
+            live: LiveDefinitions::fixed(definitions, schedules),
             metrics: None,
             tag_check: Arc::new(TagChecks::none()),
         }
+    }
+
+    /// Definitions that can be reloaded (`POST /api/v1/reload`, the Reload button, SIGHUP).
+    pub fn with_live_definitions(mut self, live: LiveDefinitions) -> Self {
+        self.live = live;
+        self
+    }
+
+    /// The definitions and schedules in force now (one version).
+    pub fn loaded(&self) -> Arc<Loaded> {
+        self.live.current()
+    }
+
+    /// The job definitions in force now.
+    pub fn definitions(&self) -> Arc<Definitions> {
+        self.live.current().definitions.clone()
+    }
+
+    /// The effective schedules in force now.
+    pub fn schedules(&self) -> Arc<[ScheduleDef]> {
+        self.live.current().schedules.clone()
     }
 
     /// Checks the tags of every run launched through the API or the UI with `check`.

@@ -12,7 +12,7 @@ use orchestrator::domain::{NewRun, QueueLimits};
 use tokio_util::sync::CancellationToken;
 
 use orchestrator::config::OrchConfig;
-use orchestrator::definitions::{Definitions, ScheduleDef};
+use orchestrator::definitions::LiveDefinitions;
 use orchestrator::storage::RunStorage;
 
 use crate::app;
@@ -89,8 +89,10 @@ pub async fn daemon(settings: &Settings, args: &DaemonArgs) -> Result<ExitCode, 
     let parts = Parts::load(settings).await?;
     let store = parts.store.clone();
     let shutdown = CancellationToken::new();
+    let live = parts.live.clone();
     let (mut daemon, launcher) = parts.daemon(settings, args, &shutdown).await?;
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    tokio::spawn(crate::reload::reload_on_sighup(live, shutdown.clone()));
     eprintln!(
         "orch daemon: store {}, {launcher}; Ctrl-C stops it",
         redact_url(&settings.database_url()),
@@ -139,8 +141,9 @@ pub async fn dev(
     // Checked before anything listens: a bad job or config is a usage error, nothing queued.
     let queued = match &launch.launch {
         Some(job_name) => {
+            let definitions = parts.live.current().definitions.clone();
             let (job, config, tags) =
-                app::resolve_launch(&parts.definitions, job_name, &launch.config, &[])?;
+                app::resolve_launch(&definitions, job_name, &launch.config, &[])?;
             Some(
                 NewRun::queued(job.name.clone(), config, tags)
                     .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored()),
@@ -149,19 +152,16 @@ pub async fn dev(
         None => None,
     };
     let router = web_args
-        .router(
-            settings,
-            parts.store.clone(),
-            parts.definitions.clone(),
-            parts.schedules.clone(),
-        )
+        .router(settings, parts.store.clone(), parts.live.clone())
         .await?;
+    let live = parts.live.clone();
     let parts_store = parts.store.clone();
     let shutdown = CancellationToken::new();
     let (daemon, launcher) = parts.daemon(settings, daemon_args, &shutdown).await?;
     let daemon = daemon.with_run_metrics();
     let (listener, local) = web::bind(web_args.addr).await?;
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    tokio::spawn(crate::reload::reload_on_sighup(live, shutdown.clone()));
     eprintln!(
         "orch dev: http://{local} (web UI at /, JSON API at /api/v1), store {}, {launcher}; Ctrl-C stops it",
         redact_url(&settings.database_url()),
@@ -184,25 +184,22 @@ pub async fn dev(
     Ok(ExitCode::SUCCESS)
 }
 
-/// What the daemon is built from: the config file, the definitions, the schedules in force and
-/// the store (opened and migrated).
+/// What the daemon is built from: the config file, the definitions and schedules in force
+/// (reloadable) and the store (opened and migrated).
 struct Parts {
     config: OrchConfig,
-    definitions: Arc<Definitions>,
-    schedules: Vec<ScheduleDef>,
+    live: LiveDefinitions,
     store: Arc<dyn RunStorage>,
 }
 
 impl Parts {
     async fn load(settings: &Settings) -> Result<Self, CliError> {
         let config = app::orch_config(settings)?;
-        let definitions = app::definitions(settings).await?;
-        let schedules = app::schedules(&config, &definitions)?;
+        let live = crate::reload::live_definitions(settings).await?;
         let store = app::open_store(settings).await?;
         Ok(Self {
             config,
-            definitions,
-            schedules,
+            live,
             store,
         })
     }
@@ -220,14 +217,15 @@ impl Parts {
             .map_err(CliError::config)?;
         let parts = LauncherParts {
             config: &self.config,
-            definitions: self.definitions.clone(),
+            definitions: self.live.clone(),
             store: self.store.clone(),
             orch_home: &settings.orch_home,
             termination_grace: args.termination_grace,
         };
         let (launcher, describe) = launcher::build(&args.launcher, parts, shutdown).await?;
-        let daemon = Daemon::new(self.store, self.definitions, launcher, args.options(limits))
-            .with_schedules(self.schedules)
+        let definitions = self.live.current().definitions.clone();
+        let daemon = Daemon::new(self.store, definitions, launcher, args.options(limits))
+            .with_live_definitions(self.live)
             .with_retention(self.config.retention);
         let daemon = match alert_webhook()? {
             Some(webhook) => {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use orchestrator::definitions::{Definitions, ScheduleDef};
+use orchestrator::definitions::LiveDefinitions;
 use orchestrator::storage::RunStorage;
 use tokio::net::TcpListener;
 
@@ -70,14 +70,13 @@ impl WebArgs {
 }
 
 pub async fn web(settings: &Settings, args: &WebArgs) -> Result<ExitCode, CliError> {
-    let config = app::orch_config(settings)?;
-    let definitions = app::definitions(settings).await?;
-    let schedules = app::schedules(&config, &definitions)?;
+    let live = crate::reload::live_definitions(settings).await?;
     let store = app::open_store(settings).await?;
-    let router = args.router(settings, store, definitions, schedules).await?;
+    let router = args.router(settings, store, live.clone()).await?;
     let (listener, local) = bind(args.addr).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
+    tokio::spawn(crate::reload::reload_on_sighup(live, shutdown.clone()));
     eprintln!(
         "orch web: listening on http://{local} (store {}, {}); Ctrl-C stops it",
         redact_url(&settings.database_url()),
@@ -97,16 +96,18 @@ impl WebArgs {
         &self,
         settings: &Settings,
         store: Arc<dyn RunStorage>,
-        definitions: Arc<Definitions>,
-        schedules: Vec<ScheduleDef>,
+        live: LiveDefinitions,
     ) -> Result<axum::Router, CliError> {
         let auth = self.auth()?;
         let extra_api = app::api_routes(settings).await?;
-        let state = web::AppState::new(store, definitions, schedules)
-            .with_metrics(app::install_metrics()?)
-            .with_tag_check(crate::launcher::run_tag_check(&app::orch_config(
-                settings,
-            )?)?);
+        let loaded = live.current();
+        let state =
+            web::AppState::new(store, loaded.definitions.clone(), loaded.schedules.to_vec())
+                .with_live_definitions(live)
+                .with_metrics(app::install_metrics()?)
+                .with_tag_check(crate::launcher::run_tag_check(&app::orch_config(
+                    settings,
+                )?)?);
         Ok(web::router_with_extensions(state, auth, extra_api))
     }
 

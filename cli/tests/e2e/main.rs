@@ -24,6 +24,7 @@ mod listing;
 mod partitions;
 mod pipeline;
 mod products;
+mod reload;
 mod schedules;
 mod secrets;
 mod selection;

@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod coordinator;
+mod definition_loops;
 pub mod freshness;
 pub mod lease;
 pub mod liveness;
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::definitions::{Definitions, ScheduleDef};
+use crate::definitions::{Definitions, LiveDefinitions, ScheduleDef};
 use crate::domain::{DaemonId, QueueLimits};
 use crate::launcher::Launcher;
 use crate::storage::RunStorage;
@@ -73,10 +74,10 @@ impl Default for DaemonOptions {
 #[derive(Debug)]
 pub struct Daemon {
     store: Arc<dyn RunStorage>,
-    definitions: Arc<Definitions>,
+    /// The definitions and schedules in force (reloadable).
+    live: LiveDefinitions,
     launcher: Arc<dyn Launcher>,
     options: DaemonOptions,
-    schedules: Vec<ScheduleDef>,
     retention: Option<RetentionPolicy>,
     alerts: Option<(Webhook, AlertOptions)>,
     /// Follow ended runs into the metrics (only worth it where the metrics are served).
@@ -94,10 +95,9 @@ impl Daemon {
     ) -> Self {
         Self {
             store,
-            definitions,
+            live: LiveDefinitions::fixed(definitions, Vec::new()),
             launcher,
             options,
-            schedules: Vec::new(),
             retention: None,
             alerts: None,
             observe_runs: false,
@@ -128,9 +128,18 @@ impl Daemon {
         self
     }
 
-    /// The schedules the daemon ticks (the effective ones: declared, with `orch.toml`'s).
+    /// The schedules the daemon ticks (the effective ones: declared, with `orch.toml`'s), for
+    /// definitions that are never reloaded.
     pub fn with_schedules(mut self, schedules: Vec<ScheduleDef>) -> Self {
-        self.schedules = schedules;
+        self.live = LiveDefinitions::fixed(self.live.current().definitions.clone(), schedules);
+        self
+    }
+
+    /// Definitions and schedules that may be reloaded: the scheduler, the sensors and the
+    /// freshness policies follow each version put in force (replaces `new`'s and
+    /// `with_schedules`').
+    pub fn with_live_definitions(mut self, live: LiveDefinitions) -> Self {
+        self.live = live;
         self
     }
 
@@ -155,19 +164,13 @@ impl Daemon {
         let monitor = Monitor::new(
             self.store.clone(),
             self.launcher.clone(),
-            self.definitions.clone(),
+            self.live.clone(),
             self.options.clone(),
-        );
-        let scheduler = Scheduler::new(
-            self.store.clone(),
-            self.definitions.clone(),
-            self.schedules.clone(),
-            SchedulerOptions::default(),
         );
         tracing::info!(
             launcher = self.launcher.kind(),
             max_concurrent_runs = ?self.options.limits.max_concurrent_runs,
-            schedules = self.schedules.len(),
+            schedules = self.live.current().schedules.len(),
             "daemon started"
         );
         let _running = self.liveness.running();
@@ -188,10 +191,11 @@ impl Daemon {
             }
         };
         let alerts_queued = Arc::new(tokio::sync::Notify::new());
-        let evaluator = SensorEvaluator::new(
+        let definition_loops = definition_loops::run(
             self.store.clone(),
-            self.definitions.sensors().to_vec(),
+            self.live.clone(),
             alerts_queued.clone(),
+            shutdown.clone(),
         );
         let sender = async {
             match self.alerts.clone() {
@@ -206,15 +210,12 @@ impl Daemon {
                 ),
             }
         };
-        let freshness = FreshnessEvaluator::new(self.store.clone(), &self.definitions);
         tokio::join!(
             lease.run(shutdown.clone(), registered),
             coordinator.run(shutdown.clone()),
-            freshness.run(shutdown.clone()),
             monitor.run(shutdown.clone()),
-            scheduler.run(shutdown.clone()),
+            definition_loops,
             retention,
-            evaluator.run(shutdown.clone()),
             sender,
             observer,
         );

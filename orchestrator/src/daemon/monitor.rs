@@ -12,7 +12,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::DaemonOptions;
-use crate::definitions::Definitions;
+use crate::definitions::LiveDefinitions;
 use crate::domain::{EventKind, LogLevel, NewEvent, Run, RunId, RunStatus, TagKey};
 use crate::launcher::{Launcher, WorkerExit, WorkerHandle, WorkerState};
 use crate::storage::{Change, RunStorage, StorageError};
@@ -25,7 +25,7 @@ pub const MAX_RUNTIME_TAG: &str = "orch/max_runtime";
 pub struct Monitor {
     store: Arc<dyn RunStorage>,
     launcher: Arc<dyn Launcher>,
-    definitions: Arc<Definitions>,
+    definitions: LiveDefinitions,
     options: DaemonOptions,
     /// Runs whose worker this monitor is terminating now.
     terminating: Arc<Mutex<HashSet<RunId>>>,
@@ -35,7 +35,7 @@ impl Monitor {
     pub fn new(
         store: Arc<dyn RunStorage>,
         launcher: Arc<dyn Launcher>,
-        definitions: Arc<Definitions>,
+        definitions: LiveDefinitions,
         options: DaemonOptions,
     ) -> Self {
         Self {
@@ -168,7 +168,13 @@ impl Monitor {
             .ok()
             .and_then(|key| run.tags.get(&key))
             .and_then(|v| humantime::parse_duration(v).ok());
-        tag.or_else(|| self.definitions.job(run.job.as_str())?.max_runtime)
+        tag.or_else(|| {
+            self.definitions
+                .current()
+                .definitions
+                .job(run.job.as_str())?
+                .max_runtime
+        })
     }
 
     async fn on_exit(&self, exit: WorkerExit) {

@@ -10,6 +10,7 @@ pub mod cron;
 mod freshness;
 mod graph;
 mod job;
+mod live;
 mod object_store;
 pub mod partitions;
 mod schedule;
@@ -28,6 +29,7 @@ pub use freshness::{
 };
 pub use graph::AssetGraph;
 pub use job::JobDef;
+pub use live::{LiveDefinitions, Loaded, Loader, ReloadFailure};
 pub use object_store::{ObjectInfo, ObjectStore, ObjectStoreError, StoredObject};
 pub use partitions::{
     Cadence, KeyPage, PartitionKeys, PartitionsDef, PartitionsError, TimeWindowPartitions,

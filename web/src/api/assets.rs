@@ -30,7 +30,8 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
 /// `GET /asset-health`: `{"assets": [{"job", "key", "health", "reasons"}]}`, every asset of
 /// every job with the worst of its latest materialization, checks and freshness.
 pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let all = orchestrator::assets::asset_health(state.store.as_ref(), &state.definitions).await?;
+    let all =
+        orchestrator::assets::asset_health(state.store.as_ref(), &state.definitions()).await?;
     let assets: Vec<AssetHealthJson> = all.iter().map(AssetHealthJson::from).collect();
     Ok(Json(json!({ "assets": assets })))
 }
@@ -55,7 +56,7 @@ pub async fn get(
     let limit = page_size(query.limit)?;
     let history = state.store.asset_history(&key, query.before, limit).await?;
     let defined = state
-        .definitions
+        .definitions()
         .jobs()
         .iter()
         .any(|job| job.asset(&key).is_some());

@@ -22,14 +22,20 @@ use crate::state::AppState;
 
 /// `GET /jobs`: `{"jobs": [...]}`.
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
-    let jobs: Vec<JobJson> = state.definitions.jobs().iter().map(JobJson::from).collect();
+    let jobs: Vec<JobJson> = state
+        .definitions()
+        .jobs()
+        .iter()
+        .map(JobJson::from)
+        .collect();
     Json(json!({ "jobs": jobs }))
 }
 
-fn find<'d>(state: &'d AppState, name: &str) -> Result<&'d JobDef, ApiError> {
+fn find(state: &AppState, name: &str) -> Result<JobDef, ApiError> {
     state
-        .definitions
+        .definitions()
         .job(name)
+        .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("job '{name}' not found")))
 }
 
@@ -38,7 +44,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<JobJson>, ApiError> {
-    Ok(Json(JobJson::from(find(&state, &name)?)))
+    Ok(Json(JobJson::from(&find(&state, &name)?)))
 }
 
 /// Body of `POST /jobs/{job}/launch`; every part optional.
@@ -94,7 +100,7 @@ pub async fn launch(
     Path(name): Path<String>,
     OptionalJson(body): OptionalJson<LaunchBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let job = find(&state, &name)?;
+    let job = &find(&state, &name)?;
     let config = job
         .resolve_config(&body.config)
         .map_err(|e| ApiError::Unprocessable(e.to_string()))?;

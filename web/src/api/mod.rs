@@ -4,6 +4,7 @@
 
 mod assets;
 mod daemons;
+mod definitions;
 mod jobs;
 pub(crate) mod runs;
 mod schedules;
@@ -60,6 +61,10 @@ pub fn router(extra: Router) -> Router<AppState> {
         .route("/sensors/{name}/ticks", get(sensors::ticks))
         .route("/alerts", get(sensors::alerts))
         .route("/daemons", get(daemons::list))
+        .route(
+            "/reload",
+            get(definitions::status).post(definitions::reload),
+        )
         .merge(extra.with_state(()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -163,8 +163,8 @@ pub async fn reexecute(
         },
         tags: parse_tags(&body.tags)?,
     };
-    let run =
-        run_control::reexecute(state.store.as_ref(), &state.definitions, parent, &request).await?;
+    let run = run_control::reexecute(state.store.as_ref(), &state.definitions(), parent, &request)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": run.id.to_string() })),

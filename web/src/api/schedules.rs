@@ -17,18 +17,19 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
     let states = state.store.list_schedule_states().await?;
     let now = Utc::now();
     let schedules: Vec<ScheduleJson> = state
-        .schedules
+        .schedules()
         .iter()
         .map(|def| ScheduleJson::with_states(def, &states, now))
         .collect();
     Ok(Json(json!({ "schedules": schedules })))
 }
 
-fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s ScheduleDef, ApiError> {
+fn find(state: &AppState, name: &str) -> Result<ScheduleDef, ApiError> {
     state
-        .schedules
+        .schedules()
         .iter()
         .find(|s| s.name.as_str() == name)
+        .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("schedule '{name}' not found")))
 }
 
@@ -37,7 +38,7 @@ async fn switch(
     name: &str,
     to: ScheduleSwitch,
 ) -> Result<Json<ScheduleJson>, ApiError> {
-    let def = find(state, name)?;
+    let def = &find(state, name)?;
     let stored = state.store.switch_schedule(&def.name, to).await?;
     Ok(Json(ScheduleJson::new(
         def,

@@ -20,7 +20,7 @@ use crate::state::AppState;
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let states = state.store.list_sensor_states().await?;
     let sensors: Vec<SensorJson> = state
-        .definitions
+        .definitions()
         .sensors()
         .iter()
         .map(|def| SensorJson::with_states(def, &states))
@@ -28,10 +28,11 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
     Ok(Json(json!({ "sensors": sensors })))
 }
 
-fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s SensorDef, ApiError> {
+fn find(state: &AppState, name: &str) -> Result<SensorDef, ApiError> {
     state
-        .definitions
+        .definitions()
         .sensor(name)
+        .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("sensor '{name}' not found")))
 }
 
@@ -40,7 +41,7 @@ async fn switch(
     name: &str,
     to: SensorSwitch,
 ) -> Result<Json<SensorJson>, ApiError> {
-    let def = find(state, name)?;
+    let def = &find(state, name)?;
     let stored = state.store.switch_sensor(&def.name, to).await?;
     Ok(Json(SensorJson::new(def, Some(stored.enabled))))
 }
@@ -75,7 +76,7 @@ pub async fn ticks(
     Path(name): Path<String>,
     ApiQuery(query): ApiQuery<TicksQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let def = find(&state, &name)?;
+    let def = &find(&state, &name)?;
     let limit = page_size(query.limit)?;
     let mut ticks = state
         .store

@@ -45,6 +45,7 @@ pub fn router(auth: Arc<BrowserAuth>) -> Router<AppState> {
         .route("/runs/{id}/cancel", post(pages::run_actions::terminate))
         .route("/runs/{id}/reexecute", post(pages::run_actions::reexecute))
         .route("/jobs", get(pages::jobs::list))
+        .route("/reload", post(pages::jobs::reload))
         .route("/jobs/{job}", get(pages::jobs::show))
         .route("/jobs/{job}/launch", post(pages::launch::submit))
         .route("/assets", get(pages::assets::list))

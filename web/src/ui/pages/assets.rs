@@ -61,7 +61,7 @@ pub struct AssetsPage {
 /// Every asset key the definitions know, with its upstreams (the union over jobs).
 fn defined_edges(state: &AppState) -> BTreeMap<String, BTreeSet<String>> {
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for job in state.definitions.jobs() {
+    for job in state.definitions().jobs() {
         for key in job.graph().order() {
             edges
                 .entry(key.to_string())

@@ -1,10 +1,13 @@
-//! `GET /jobs`: the jobs this build defines. `GET /jobs/{job}`: one job — its asset graph
+//! `GET /jobs`: the jobs in force (compiled in and from job files), the version of the
+//! definitions with the Reload definitions button (`POST /reload`) and why the last reload
+//! failed, if it did. `GET /jobs/{job}`: one job — its asset graph
 //! (SVG), the Launch Run form with the run config editor prefilled with the job's defaults, and
 //! its latest runs.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
+use axum::response::Redirect;
 use orchestrator::definitions::JobDef;
 use orchestrator::domain::RunFilter;
 use serde_json::Value;
@@ -29,12 +32,24 @@ pub struct JobRow {
 pub struct JobsPage {
     viewer: Viewer,
     jobs: Vec<JobRow>,
+    /// The version of the definitions in force and when it was loaded.
+    version: u64,
+    loaded_at: String,
+    /// Why the last reload failed (the version in force stayed).
+    reload_error: Option<String>,
 }
 
 pub async fn list(State(state): State<AppState>, viewer: Viewer) -> JobsPage {
+    let loaded = state.loaded();
     JobsPage {
         viewer,
-        jobs: state
+        version: loaded.version,
+        loaded_at: format::instant(loaded.loaded_at),
+        reload_error: state
+            .live
+            .last_failure()
+            .map(|f| format!("{} (at {})", f.error, format::instant(f.at))),
+        jobs: loaded
             .definitions
             .jobs()
             .iter()
@@ -45,6 +60,13 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> JobsPage {
             })
             .collect(),
     }
+}
+
+/// `POST /reload`: re-reads the definitions; back to the jobs, which show the outcome.
+pub async fn reload(State(state): State<AppState>) -> Redirect {
+    // A failure is kept by `live` and shown on the page.
+    let _ = state.live.reload().await;
+    Redirect::to("/jobs")
 }
 
 #[derive(Debug, Template, WebTemplate)]
@@ -64,10 +86,11 @@ pub struct JobPage {
 }
 
 /// The job `name`, or a 404 page.
-pub fn find<'d>(state: &'d AppState, name: &str) -> Result<&'d JobDef, PageError> {
+pub fn find(state: &AppState, name: &str) -> Result<JobDef, PageError> {
     state
-        .definitions
+        .definitions()
         .job(name)
+        .cloned()
         .ok_or_else(|| PageError::not_found(format!("There is no job {name}.")))
 }
 
@@ -127,6 +150,6 @@ pub async fn show(
     viewer: Viewer,
     Path(name): Path<String>,
 ) -> Result<JobPage, PageError> {
-    let job = find(&state, &name)?;
+    let job = &find(&state, &name)?;
     page(&state, viewer, job, None).await
 }

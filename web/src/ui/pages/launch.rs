@@ -32,7 +32,7 @@ pub async fn submit(
     Path(name): Path<String>,
     Form(form): Form<LaunchForm>,
 ) -> Result<Response, PageError> {
-    let job = find(&state, &name)?;
+    let job = &find(&state, &name)?;
     let run = match validate(job, &form).and_then(|run| {
         state
             .tag_check

@@ -66,7 +66,7 @@ pub async fn show(
     let states = state.store.list_schedule_states().await?;
     let now = Utc::now();
     let mut upcoming: Vec<_> = state
-        .schedules
+        .schedules()
         .iter()
         .filter_map(|def| {
             let json = ScheduleJson::with_states(def, &states, now);

@@ -57,7 +57,7 @@ pub async fn reexecute(
     };
     let run = run_control::reexecute(
         state.store.as_ref(),
-        &state.definitions,
+        &state.definitions(),
         parent.id,
         &request,
     )

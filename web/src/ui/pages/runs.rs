@@ -80,7 +80,7 @@ fn page(state: &AppState, viewer: Viewer, query: &ListQuery, error: Option<Strin
             .map(|s| (s.as_str(), s.as_str() == status))
             .collect(),
         jobs: state
-            .definitions
+            .definitions()
             .jobs()
             .iter()
             .map(|j| j.name.to_string())

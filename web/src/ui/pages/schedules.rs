@@ -90,8 +90,8 @@ pub async fn list(
     viewer: Viewer,
 ) -> Result<SchedulesPage, PageError> {
     let states = state.store.list_schedule_states().await?;
-    let mut schedules = Vec::with_capacity(state.schedules.len());
-    for def in state.schedules.iter() {
+    let mut schedules = Vec::with_capacity(state.schedules().len());
+    for def in state.schedules().iter() {
         let ticks = state
             .store
             .list_ticks(&def.name, None, RECENT_TICKS)
@@ -106,11 +106,12 @@ pub async fn list(
     })
 }
 
-fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s ScheduleDef, PageError> {
+fn find(state: &AppState, name: &str) -> Result<ScheduleDef, PageError> {
     state
-        .schedules
+        .schedules()
         .iter()
         .find(|s| s.name.as_str() == name)
+        .cloned()
         .ok_or_else(|| PageError::not_found(format!("There is no schedule {name}.")))
 }
 
@@ -134,7 +135,7 @@ pub async fn show(
     PageQuery(query): PageQuery<TicksQuery>,
 ) -> Result<SchedulePage, PageError> {
     let before = query.before;
-    let def = find(&state, &name)?;
+    let def = &find(&state, &name)?;
     let states = state.store.list_schedule_states().await?;
     let ticks = state.store.list_ticks(&def.name, before, TICK_PAGE).await?;
     let next = (ticks.len() == TICK_PAGE as usize)
@@ -155,7 +156,7 @@ pub async fn show(
 }
 
 async fn switch(state: &AppState, name: &str, to: ScheduleSwitch) -> Result<Redirect, PageError> {
-    let def = find(state, name)?;
+    let def = &find(state, name)?;
     state.store.switch_schedule(&def.name, to).await?;
     tracing::info!(schedule = %def.name, on = to.is_on(), "schedule switched from the web UI");
     Ok(Redirect::to("/schedules"))

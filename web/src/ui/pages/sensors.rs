@@ -75,7 +75,7 @@ pub struct SensorView {
 pub async fn views(state: &AppState) -> Result<Vec<SensorView>, PageError> {
     let states: Vec<SensorState> = state.store.list_sensor_states().await?;
     let mut views = Vec::new();
-    for def in state.definitions.sensors() {
+    for def in state.definitions().sensors() {
         let json = SensorJson::with_states(def, &states);
         let ticks = state
             .store
@@ -109,15 +109,16 @@ pub async fn views(state: &AppState) -> Result<Vec<SensorView>, PageError> {
     Ok(views)
 }
 
-fn find<'s>(state: &'s AppState, name: &str) -> Result<&'s SensorDef, PageError> {
+fn find(state: &AppState, name: &str) -> Result<SensorDef, PageError> {
     state
-        .definitions
+        .definitions()
         .sensor(name)
+        .cloned()
         .ok_or_else(|| PageError::not_found(format!("There is no sensor {name}.")))
 }
 
 async fn switch(state: &AppState, name: &str, to: SensorSwitch) -> Result<Redirect, PageError> {
-    let def = find(state, name)?;
+    let def = &find(state, name)?;
     state.store.switch_sensor(&def.name, to).await?;
     tracing::info!(sensor = %def.name, on = matches!(to, SensorSwitch::On), "sensor switched from the web UI");
     Ok(Redirect::to("/schedules"))

@@ -193,3 +193,35 @@ imagePullSecrets:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* The ConfigMap of job files mounted at /etc/orch-jobs (empty: none). */}}
+{{- define "orch.jobsConfigMap" -}}
+{{- if .Values.jobs.existingConfigMap -}}
+{{ .Values.jobs.existingConfigMap }}
+{{- else if .Values.jobs.files -}}
+{{ include "orch.fullname" . }}-jobs
+{{- end -}}
+{{- end }}
+
+{{- define "orch.jobsEnv" -}}
+{{- if include "orch.jobsConfigMap" . }}
+- name: ORCH_JOBS_DIR
+  value: /etc/orch-jobs
+{{- end }}
+{{- end }}
+
+{{- define "orch.jobsMounts" -}}
+{{- if include "orch.jobsConfigMap" . }}
+- name: jobs
+  mountPath: /etc/orch-jobs
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "orch.jobsVolumes" -}}
+{{- with include "orch.jobsConfigMap" . }}
+- name: jobs
+  configMap:
+    name: {{ . }}
+{{- end }}
+{{- end }}

@@ -23,6 +23,10 @@ pub struct RawJobFile {
     pub tags: Option<Spanned<BTreeMap<String, String>>>,
     /// A run still going after this long fails ("exceeded max runtime").
     pub max_runtime: Option<Spanned<String>>,
+    /// Where the commands run, and what relative program paths are resolved against:
+    /// absolute, or relative to the file's directory (the default). A run pod on Kubernetes
+    /// has no job files: there it names where the scripts are in the run image.
+    pub workdir: Option<Spanned<String>>,
     /// Launcher settings by launcher kind (`[launcher.kubernetes]`), kept as given.
     #[serde(default)]
     pub launcher: BTreeMap<String, Spanned<toml::Table>>,

@@ -404,3 +404,32 @@ fn a_check_with_a_command_runs_it_and_one_without_is_reported() {
         checks[1]
     );
 }
+
+#[test]
+fn workdir_moves_where_commands_run_absolute_or_relative_to_the_file() {
+    let file = load(
+        "name = \"j\"\nworkdir = \"/app/pipelines\"\n[[assets]]\nname = \"a\"\n\
+         command = [\"./fetch.sh\"]\n",
+    )
+    .unwrap();
+    let AssetCompute::Command(spec) = &file.job.assets()[0].compute else {
+        panic!("a runs a command");
+    };
+    assert_eq!(spec.argv, ["/app/pipelines/./fetch.sh"]);
+    assert_eq!(spec.cwd.as_deref(), Some(Path::new("/app/pipelines")));
+
+    let file = load(
+        "name = \"j\"\nworkdir = \"steps\"\n[[assets]]\nname = \"a\"\ncommand = [\"python3\", \"a.py\"]\n",
+    )
+    .unwrap();
+    let AssetCompute::Command(spec) = &file.job.assets()[0].compute else {
+        panic!("a runs a command");
+    };
+    assert_eq!(spec.argv, ["python3", "a.py"]);
+    assert_eq!(spec.cwd.as_deref(), Some(Path::new("/srv/jobs/steps")));
+
+    refused(
+        "name = \"j\"\nworkdir = \" \"\n[[assets]]\nname = \"a\"\ncommand = [\"true\"]\n",
+        &["2:11: workdir is empty"],
+    );
+}

@@ -66,16 +66,27 @@ pub struct ScheduleSpec {
 /// The default delay before a retry when `retry` gives none.
 const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
-/// Checks `raw`, read from `text` in directory `dir` (absolute: commands run there).
+/// Checks `raw`, read from `text` in directory `dir` (absolute: commands run there, or in its
+/// `workdir`).
 pub fn validate(
     raw: RawJobFile,
     text: &str,
     dir: &Path,
 ) -> Result<JobSpec, Vec<(Position, Fault)>> {
+    let mut faults = Vec::new();
+    let workdir = match &raw.workdir {
+        Some(w) if w.get_ref().trim().is_empty() => {
+            faults.push((Position::of(text, w.span().start), Fault::EmptyWorkdir));
+            dir.to_path_buf()
+        }
+        // An absolute workdir replaces the file's directory.
+        Some(w) => dir.join(w.get_ref()),
+        None => dir.to_path_buf(),
+    };
     let mut v = Validator {
         text,
-        dir,
-        faults: Vec::new(),
+        dir: &workdir,
+        faults,
     };
     let spec = v.job(raw);
     match spec {
@@ -248,8 +259,8 @@ impl Validator<'_> {
         })
     }
 
-    /// argv with a relative program path made absolute against the file's directory, run
-    /// there.
+    /// argv with a relative program path made absolute against the commands' directory (the
+    /// file's, or its `workdir`), run there.
     fn command(
         &mut self,
         argv: &Spanned<Vec<String>>,

@@ -115,7 +115,10 @@ pub fn plan_reexecution(
         .map_or_else(|| parent.id.to_string(), |(_, v)| v.clone());
     tags.insert(TagKey::parse(PARENT_RUN_TAG)?, parent.id.to_string());
     tags.insert(TagKey::parse(ROOT_RUN_TAG)?, root);
-    let mut run = NewRun::queued(job.name.clone(), parent.config.clone(), tags);
+    // The job as it is now (like Dagster, a re-execution runs the current code: the fix of
+    // what failed), snapshotted so that a later edit does not change the new run either.
+    let mut run = NewRun::queued(job.name.clone(), parent.config.clone(), tags)
+        .with_definition(crate::snapshot::JobSnapshot::of(job).stored());
     run.parent_run_id = Some(parent.id);
     run.step_selection = step_selection;
     // A re-execution computes the same partitions as its parent (the tags came with `tags`).

@@ -179,6 +179,12 @@ fn a_re_execution_from_failure_selects_the_failed_steps_and_links_the_parent() {
     assert_eq!(new.config, run.config);
     assert_eq!(new.parent_run_id, Some(run.id));
     assert_eq!(new.step_selection, Some(keys(&["store"])));
+    // The job as it is now, snapshotted: a later edit changes neither run.
+    let definition = new.definition.as_ref().expect("a snapshot");
+    assert_eq!(
+        definition.version,
+        crate::snapshot::JobSnapshot::of(&job).stored().version
+    );
     let tags: Vec<(&str, &str)> = new
         .tags
         .iter()

@@ -11,8 +11,8 @@ use chrono::Utc;
 use serde_json::Value;
 
 use crate::support::{
-    Orch, Route, TestBucket, Upstream, assert_object_key, assert_summary, events_of, eventually,
-    init, served_at,
+    Orch, Route, TestBucket, Upstream, alive, assert_object_key, assert_summary, events_of,
+    eventually, init, served_at,
 };
 
 const PY_JOB: &str = "py_product_job";
@@ -164,14 +164,6 @@ const TREE_JOB: &str = r#"name = "tree_job"
 name = "tree"
 command = ["sh", "-c", "sh -c 'trap \"\" TERM; sleep 120' & echo $! > \"$PID_FILE\"; sleep 120"]
 "#;
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-    })
-}
 
 #[tokio::test]
 async fn a_cancel_through_the_daemon_ends_the_whole_tree_of_a_command_asset() {

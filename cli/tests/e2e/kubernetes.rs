@@ -12,8 +12,8 @@ use orchestrator::domain::{JobName, NewRun, RunId, Tags};
 use serde_json::{Value, json};
 
 use crate::support::{
-    JOB, Orch, Route, TestBucket, TestDb, Upstream, assert_summary, eventually, init, orch_bin,
-    region, required_env,
+    JOB, Orch, Route, TestBucket, TestDb, Upstream, alive, assert_summary, eventually, init,
+    orch_bin, region, required_env,
 };
 
 const NS: &str = "orch-runs";
@@ -59,7 +59,7 @@ image = "{IMAGE}"
 image_pull_policy = "IfNotPresent"
 service_account = "orch-run"
 env_from_secrets = ["orch-run-env"]
-env = {{ S3_BUCKET_NAME = "{bucket}", AWS_ENDPOINT_URL = "{endpoint}", AWS_REGION = "{region}", AWS_EC2_METADATA_DISABLED = "true", ORCH_HEARTBEAT_INTERVAL = "1s" }}
+env = {{ S3_BUCKET_NAME = "{bucket}", AWS_ENDPOINT_URL = "{endpoint}", AWS_REGION = "{region}", AWS_EC2_METADATA_DISABLED = "true", ORCH_HEARTBEAT_INTERVAL = "1s", ORCH_COMMAND_GRACE = "500ms" }}
 resources = {{ requests = {{ cpu = "250m", memory = "256Mi" }}, limits = {{ memory = "1Gi" }} }}
 node_selector = {{ "karpenter.sh/capacity-type" = "spot" }}
 ttl_seconds_after_finished = 3600
@@ -197,6 +197,85 @@ async fn cancel_deletes_the_run_job_and_the_worker_records_canceled() {
 
     daemon.kill().await.unwrap();
     drop(store);
+    db.drop_database().await;
+    bucket.delete().await;
+}
+
+/// A job file whose one asset starts a grandchild that ignores SIGTERM and writes its pid.
+fn tree_job(pid_file: &std::path::Path) -> String {
+    format!(
+        r#"name = "tree_job"
+[[assets]]
+name = "tree"
+command = ["sh", "-c", "sh -c 'trap \"\" TERM; sleep 120' & echo $! > \"$PID_FILE\"; sleep 120"]
+env = {{ PID_FILE = "{}" }}
+"#,
+        pid_file.display()
+    )
+}
+
+/// A cancel reaches a command asset in a run pod: the daemon deletes the Job, the kubelet sends
+/// the pod's `orch worker` SIGTERM, and the worker ends the command's whole process group
+/// (SIGTERM, SIGKILL after ORCH_COMMAND_GRACE) before its own grace runs out, so the grandchild
+/// that ignores SIGTERM is gone too. (k8s-sim's kubelet, unlike a real one, does not kill the
+/// rest of the container after the grace: only the worker's own work can pass this.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_in_a_run_pod_ends_the_whole_tree_of_a_command_asset() {
+    init();
+    let db = TestDb::create().await;
+    let bucket = TestBucket::create().await;
+    let (sim, orch) = cluster(&db, &bucket).await;
+    let jobs = orch.home().join("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    let pid_file = orch.home().join("grandchild.pid");
+    std::fs::write(jobs.join("tree.toml"), tree_job(&pid_file)).unwrap();
+    let mut daemon = orch.spawn(&["daemon"], "daemon.log");
+    let out = orch.run(&["launch", "tree_job"]).await;
+    out.assert_exit(0);
+    let id = out.stdout.trim().to_owned();
+    let mut grandchild = 0;
+    eventually(
+        "the grandchild starts in the pod",
+        Duration::from_secs(30),
+        || {
+            let read = std::fs::read_to_string(&pid_file).ok();
+            if let Some(pid) = read.and_then(|s| s.trim().parse().ok()) {
+                grandchild = pid;
+            }
+            async move { grandchild != 0 }
+        },
+    )
+    .await;
+    assert!(alive(grandchild));
+    let name = job_of(&sim, &id).expect("the run's Job")["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    orch.run(&["runs", "cancel", &id]).await.assert_exit(0);
+    eventually("the run ends", Duration::from_secs(30), || async {
+        let status = orch.show(&id).await["status"].clone();
+        status == "CANCELED" || status == "FAILURE"
+    })
+    .await;
+    let run = orch.show(&id).await;
+    assert_eq!(
+        run["status"],
+        "CANCELED",
+        "{run:#}\n{}",
+        orch.log("daemon.log")
+    );
+    eventually("the grandchild's end", Duration::from_secs(10), || async {
+        !alive(grandchild)
+    })
+    .await;
+    eventually("the Job's deletion", Duration::from_secs(20), || async {
+        sim.jobs(NS)
+            .iter()
+            .all(|j| j["metadata"]["name"] != name.as_str())
+    })
+    .await;
+    daemon.kill().await.unwrap();
     db.drop_database().await;
     bucket.delete().await;
 }

@@ -41,7 +41,9 @@ pub enum Fault {
     Name(#[from] IdError),
     #[error("the job has no assets; add at least one [[assets]] table")]
     NoAssets,
-    #[error("workdir is empty; name a directory (absolute, or relative to this file's), or leave it out")]
+    #[error(
+        "workdir is empty; name a directory (absolute, or relative to this file's), or leave it out"
+    )]
     EmptyWorkdir,
     #[error("asset '{0}' is defined twice in this job")]
     DuplicateAsset(AssetKey),

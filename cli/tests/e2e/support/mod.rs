@@ -57,6 +57,15 @@ pub const SLOW_DELAY: Duration = Duration::from_secs(5);
 const ORCH_DEADLINE: Duration = Duration::from_secs(90);
 
 /// One crypto provider for the test process (ring), as `orch` itself installs at start-up.
+/// Whether process `pid` lives (and is not a zombie).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
+}
+
 pub fn init() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -28,6 +28,38 @@ impl Position {
     }
 }
 
+/// Positions of many offsets in one text: the line starts, found once, then a binary search
+/// per offset (a job file of 1 000 assets has thousands of spans; scanning from the start for
+/// each would be quadratic).
+#[derive(Debug)]
+pub struct LineIndex<'t> {
+    text: &'t str,
+    /// The byte offset where each line starts; the first is 0.
+    starts: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    pub fn new(text: &'t str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { text, starts }
+    }
+
+    /// The position of byte `offset`, as [`Position::of`] computes it.
+    pub fn position(&self, offset: usize) -> Position {
+        let offset = offset.min(self.text.len());
+        let line = self.starts.partition_point(|&start| start <= offset);
+        let line_start = self.starts[line - 1];
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        Position { line, column }
+    }
+}
+
 /// The faults of one file, each at its place.
 pub type Located = Vec<(Position, Fault)>;
 

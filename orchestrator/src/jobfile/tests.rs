@@ -383,6 +383,14 @@ fn positions_count_lines_and_characters() {
     assert_eq!(Position::of(text, 3), Position { line: 2, column: 1 });
     assert_eq!(Position::of(text, 7), Position { line: 2, column: 4 });
     assert_eq!(Position::of(text, 100), Position { line: 3, column: 2 });
+    let lines = super::error::LineIndex::new(text);
+    for offset in [0, 1, 3, 5, 7, 8, 100] {
+        assert_eq!(
+            lines.position(offset),
+            Position::of(text, offset),
+            "offset {offset}"
+        );
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use toml::Spanned;
 
-use super::error::{Fault, Position};
+use super::error::{Fault, LineIndex, Position};
 use super::parse::{RawAsset, RawCheck, RawFreshness, RawJobFile, RawRetry, RawSchedule};
 use crate::definitions::cron::CronError;
 use crate::definitions::{CommandSpec, DefinitionError, FreshnessPolicy, RetryPolicy, ScheduleDef};
@@ -84,7 +84,7 @@ pub fn validate(
         None => dir.to_path_buf(),
     };
     let mut v = Validator {
-        text,
+        lines: LineIndex::new(text),
         dir: &workdir,
         faults,
     };
@@ -99,14 +99,14 @@ pub fn validate(
 }
 
 struct Validator<'a> {
-    text: &'a str,
+    lines: LineIndex<'a>,
     dir: &'a Path,
     faults: Vec<(Position, Fault)>,
 }
 
 impl Validator<'_> {
     fn at<T>(&self, spanned: &Spanned<T>) -> Position {
-        Position::of(self.text, spanned.span().start)
+        self.lines.position(spanned.span().start)
     }
 
     fn fault(&mut self, at: Position, fault: impl Into<Fault>) {

@@ -194,3 +194,22 @@ pub async fn refresh_store_gauges(store: &dyn RunStorage) -> Result<(), StorageE
     unfinished_runs(&store.count_unfinished().await?);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `cargo test` runs a test binary's tests in one process: every test that builds a server
+    /// installs the recorder, so a second install must hand back the first recorder, not fail.
+    #[test]
+    fn installing_twice_in_one_process_returns_the_same_recorder() {
+        let first = install().expect("first install");
+        let second = install().expect("second install in the same process");
+        counter!("orch_test_install_twice_total").increment(1);
+        for handle in [first, second] {
+            let text = handle.render();
+            assert!(text.contains(names::BUILD_INFO), "{text}");
+            assert!(text.contains("orch_test_install_twice_total 1"), "{text}");
+        }
+    }
+}

@@ -169,12 +169,12 @@ async fn sighup_and_the_api_reload_job_files_and_a_bad_edit_keeps_the_definition
     let body: Value = reloaded.json().await.unwrap();
     assert_eq!(body["version"], 3, "{body}");
     assert_eq!(body["reload_error"], Value::Null, "{body}");
-    assert_eq!(
-        body["jobs"]
+    assert!(
+        !body["jobs"]
             .as_array()
             .unwrap()
             .contains(&"second_job".into()),
-        false
+        "{body}"
     );
     assert!(!job_names(&base).await.contains(&"second_job".to_owned()));
     drop(dev);

@@ -174,7 +174,7 @@ mod tests {
         let loader = Arc::new(Toggle::default());
         let live =
             LiveDefinitions::new(Arc::new(Definitions::default()), Vec::new(), loader.clone());
-        let mut changes = live.subscribe();
+        let changes = live.subscribe();
         assert_eq!(live.current().version, 1);
 
         loader.broken.store(true, Ordering::SeqCst);

@@ -2,3 +2,6 @@
 //! only; no shipped crate depends on it). One implementation of each: waiting for a run's status,
 //! the definitions fixtures, the test services' environment, a PostgreSQL cluster a test owns
 //! (so it can restart or cut it without touching the shared server) and a TCP fault proxy.
+
+pub mod fault_proxy;
+pub mod pg_cluster;

@@ -14,6 +14,7 @@ api_tests!(
     bad_filters_are_a_400_page_naming_the_problem,
     live_update_returns_status_timeline_and_new_events,
     static_files_are_embedded_and_cached,
+    a_run_page_names_the_definition_version_it_runs,
 );
 
 const NAV: [&str; 5] = [
@@ -340,4 +341,38 @@ async fn static_files_are_embedded_and_cached(app: TestApp) {
             .unwrap()
             .contains("script-src 'self'")
     );
+}
+
+async fn a_run_page_names_the_definition_version_it_runs(app: TestApp) {
+    let definitions = crate::support::definitions();
+    let job = definitions.job("etl").unwrap();
+    let stored = orchestrator::snapshot::JobSnapshot::of(job).stored();
+    let run = app
+        .store
+        .create_run(
+            &orchestrator::domain::NewRun::queued(
+                job.name.clone(),
+                serde_json::json!({"limit": 10}),
+                Default::default(),
+            )
+            .with_definition(stored.clone()),
+        )
+        .await
+        .unwrap();
+    let browser = Browser::new(&app);
+    browser
+        .get(&format!("/runs/{}", run.id))
+        .await
+        .assert_status(StatusCode::OK)
+        .assert_contains(&format!(
+            "<span id=\"definition-version\" class=\"mono\" title=\"{}\">{}</span>",
+            stored.version,
+            &stored.version[..12]
+        ));
+    // A run created without a snapshot shows none.
+    let plain = app.queued(&[]).await;
+    browser
+        .get(&format!("/runs/{}", plain.id))
+        .await
+        .assert_lacks("id=\"definition-version\"");
 }

@@ -62,6 +62,8 @@ pub struct RunView {
     pub ended: String,
     pub duration: String,
     pub parent: Option<String>,
+    /// The version of the job snapshot the run executes (first 12 hex digits, and all of it).
+    pub definition: Option<(String, String)>,
     pub selection: Option<String>,
     pub tags: Vec<(String, String)>,
     pub config: String,
@@ -83,6 +85,10 @@ impl From<&Run> for RunView {
             ended: format::maybe_instant(run.ended_at),
             duration: row.duration,
             parent: run.parent_run_id.map(|p| p.to_string()),
+            definition: run
+                .definition_version
+                .as_ref()
+                .map(|v| (v.chars().take(12).collect(), v.clone())),
             selection: run.step_selection.as_ref().map(|keys| {
                 keys.iter()
                     .map(ToString::to_string)

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod jobfile;
 pub mod launcher;
 pub mod redact;
+pub mod retry;
 pub mod run_control;
 pub mod secrets;
 pub mod snapshot;

@@ -112,11 +112,18 @@ impl RetryPolicy {
         if next_attempt < 2 || next_attempt > self.max_attempts {
             return None;
         }
-        let exponent = i32::try_from(next_attempt - 2).unwrap_or(i32::MAX);
-        let secs = self.delay.as_secs_f64() * self.backoff_factor.powi(exponent);
-        Some(Duration::from_secs_f64(
-            secs.min(self.max_delay.as_secs_f64()),
-        ))
+        Some(self.backoff().delay(next_attempt - 1))
+    }
+
+    /// The policy's delays as orch's one backoff (no jitter: a step's waits are as declared).
+    fn backoff(&self) -> crate::retry::Backoff {
+        crate::retry::Backoff {
+            first: self.delay,
+            // A factor beyond f32 is beyond any cap anyway.
+            factor: self.backoff_factor as f32,
+            max: self.max_delay,
+            jitter: false,
+        }
     }
 }
 

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use orchestrator::daemon::SensorEvaluator;
-use orchestrator::daemon::alerts::{AlertOptions, AlertSender, Backoff, Turn, Webhook};
+use orchestrator::daemon::alerts::{AlertOptions, AlertSender, Turn, Webhook};
 use orchestrator::definitions::SensorDef;
 use orchestrator::domain::{
     AlertState, AssetKey, DeliveryOutcome, EventKind, JobName, NewEvent, NewRun, RunId, RunStatus,
     SensorName, SensorSwitch,
 };
+use orchestrator::retry::Backoff;
 use orchestrator::secrets::Secret;
 use orchestrator::storage::{AlertFilter, RunStorage};
 use serde_json::json;
@@ -49,10 +50,8 @@ fn options() -> AlertOptions {
         ui_url: UI.into(),
         min_interval: Duration::ZERO,
         timeout: Duration::from_secs(2),
-        backoff: Backoff {
-            base: Duration::from_millis(40),
-            max: Duration::from_millis(200),
-        },
+        backoff: Backoff::exponential(Duration::from_millis(40), Duration::from_millis(200))
+            .with_jitter(),
         idle_poll: Duration::from_millis(100),
         ..AlertOptions::default()
     }

@@ -16,6 +16,7 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 use orchestrator::definitions::{AssetContext, AssetError, AssetOutput};
 use orchestrator::domain::LogLevel;
+use orchestrator::retry::Backoff;
 use orchestrator::secrets::{REDACTED, Secret, SecretSource};
 use serde_json::{Value, json};
 
@@ -24,8 +25,8 @@ use crate::body::{BodyError, read_capped};
 
 /// Tries per location, the first included.
 pub(crate) const ATTEMPTS: u32 = 3;
-/// Delay before the second try; doubled before each further one.
-const FIRST_DELAY: Duration = Duration::from_millis(500);
+/// Delay before the second try, doubled before each further one (orch's one backoff).
+const BACKOFF: Backoff = Backoff::exponential(Duration::from_millis(500), Duration::from_secs(8));
 /// Longest upstream message quoted in an error.
 const QUOTE_LIMIT: usize = 200;
 
@@ -222,7 +223,7 @@ async fn fetch_location(
                 return Ok((value, fetched_at));
             }
             Err(e) if e.retryable && attempt < ATTEMPTS => {
-                let delay = FIRST_DELAY * 2u32.pow(attempt - 1);
+                let delay = BACKOFF.delay(attempt);
                 ctx.log(
                     LogLevel::Warn,
                     format!(

@@ -9,7 +9,7 @@
 //! poll (alerts queued by another replica). Outcomes are counted in
 //! `orch_alert_deliveries_total{outcome="delivered|retried|failed"}` (per alert).
 
-mod backoff;
+mod retry_after;
 pub mod slack;
 mod webhook;
 
@@ -20,10 +20,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use backoff::{Backoff, parse_retry_after};
+pub use retry_after::parse_retry_after;
 pub use webhook::{PostOutcome, Webhook, WebhookClient, WebhookError};
 
 use crate::domain::{Alert, DeliveryOutcome, RunId};
+use crate::retry::Backoff;
 use crate::storage::{Claim, ClaimRequest, RunStorage, StorageError};
 
 /// A lease outlives the request timeout by this much, so a live sender always finishes first.
@@ -40,6 +41,7 @@ pub struct AlertOptions {
     pub timeout: Duration,
     /// Most alerts in one message (at most [`slack::DIGEST_MAX`]).
     pub digest_max: u32,
+    /// Between attempts after a timeout or a 5xx without `Retry-After` (with jitter).
     pub backoff: Backoff,
     /// An alert still failing this long after it was queued is marked FAILED.
     pub give_up_after: Duration,
@@ -54,7 +56,8 @@ impl Default for AlertOptions {
             min_interval: Duration::from_secs(1),
             timeout: Duration::from_secs(10),
             digest_max: 40,
-            backoff: Backoff::default(),
+            backoff: Backoff::exponential(Duration::from_secs(1), Duration::from_secs(300))
+                .with_jitter(),
             give_up_after: Duration::from_secs(24 * 3600),
             idle_poll: Duration::from_secs(2),
         }
@@ -179,7 +182,7 @@ impl AlertSender {
                         self.store.pause_alerts(later(answered, wait)).await?;
                         wait
                     }
-                    None => self.options.backoff.delay(attempts, backoff::random_unit()),
+                    None => self.options.backoff.delay(attempts),
                 };
                 let give_up = chrono::TimeDelta::from_std(self.options.give_up_after)
                     .unwrap_or(chrono::TimeDelta::MAX);

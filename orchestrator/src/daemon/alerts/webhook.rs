@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::backoff::parse_retry_after;
+use super::retry_after::parse_retry_after;
 use crate::secrets::Secret;
 
 /// Characters of a refusal's body kept in the alert's error.

@@ -263,6 +263,7 @@ pub async fn worker(
         std::path::absolute(&settings.orch_home).unwrap_or_else(|_| settings.orch_home.clone());
     Worker::new(store, definitions, io_manager(settings).await)
         .with_command_grace(settings.command_grace)
+        .with_event_buffer(settings.event_buffer)
         .with_command_env(vec![("ORCH_HOME".to_owned(), home.display().to_string())])
 }
 

@@ -91,6 +91,16 @@ pub struct Settings {
     )]
     pub command_grace: Duration,
 
+    /// Events a worker holds in memory while the database is away; past this many, its steps
+    /// pause (no step or attempt starts, command output is not read) until they are stored.
+    #[arg(
+        long,
+        env = "ORCH_EVENT_BUFFER",
+        default_value_t = worker::DEFAULT_EVENT_BUFFER,
+        global = true
+    )]
+    pub event_buffer: usize,
+
     /// Log filter (tracing syntax), e.g. `info` or `orch=debug,sqlx=warn`.
     #[arg(long, env = "ORCH_LOG", default_value = "warn", global = true)]
     pub log: String,

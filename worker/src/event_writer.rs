@@ -1,13 +1,24 @@
 //! Batches a run's events into few database writes. Emitting never waits for the database:
 //! events go into a channel, and one task writes whatever has accumulated in one transaction, so
 //! a step that logs 10 000 lines costs a handful of round trips, not 10 000.
+//!
+//! The writer rides out a database outage: a batch the database could not take is written
+//! again, in order, with orch's reconnect backoff (`orchestrator::retry::RECONNECT`) until the
+//! database is back; nothing is dropped. Events emitted meanwhile wait in memory. Past the
+//! buffer's bound ([`DEFAULT_BUFFER`] events not yet stored), [`EventSink::room`] stops
+//! resolving: the executor starts no step or attempt and command output is not read (so the
+//! command blocks on its own output) until the backlog is written.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use orchestrator::definitions::EventSink;
 use orchestrator::domain::{NewEvent, RunId};
+use orchestrator::retry::RECONNECT;
 use orchestrator::storage::{RunStorage, StorageError};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Something that watches events as they are emitted (the CLI's live progress).
@@ -15,6 +26,13 @@ pub type EventObserver = Arc<dyn Fn(&NewEvent) + Send + Sync>;
 
 /// The most events written in one transaction.
 const MAX_BATCH: usize = 2_000;
+
+/// Events emitted and not yet stored past which the run's steps pause (`ORCH_EVENT_BUFFER`).
+pub const DEFAULT_BUFFER: usize = 100_000;
+
+/// Attempts at a batch the database refused for another reason than being away (a deadlock, a
+/// serialization failure), the first included.
+const REFUSED_ATTEMPTS: u32 = 5;
 
 /// How long the first event of a batch waits for company before it is written, unless a flush
 /// asks sooner. Short enough for live progress, long enough that a quick step's start, output,
@@ -33,6 +51,42 @@ pub struct EventWriter {
     tx: mpsc::UnboundedSender<Message>,
     observer: Option<EventObserver>,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
+    backlog: Arc<Backlog>,
+}
+
+/// Events emitted and not yet stored, against the bound.
+#[derive(Debug)]
+struct Backlog {
+    pending: AtomicUsize,
+    limit: usize,
+    /// Woken when stored events make room.
+    room: Notify,
+}
+
+impl Backlog {
+    fn has_room(&self) -> bool {
+        self.pending.load(Ordering::Acquire) < self.limit
+    }
+
+    fn stored(&self, n: usize) {
+        self.pending.fetch_sub(n, Ordering::AcqRel);
+        if self.has_room() {
+            self.room.notify_waiters();
+        }
+    }
+
+    async fn wait_for_room(&self) {
+        loop {
+            let notified = self.room.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a write between the two still wakes us.
+            notified.as_mut().enable();
+            if self.has_room() {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 impl std::fmt::Debug for EventWriter {
@@ -42,19 +96,40 @@ impl std::fmt::Debug for EventWriter {
 }
 
 impl EventWriter {
-    /// Starts the writer task for `run`.
+    /// Starts the writer task for `run`, with the default buffer bound.
     pub fn spawn(
         store: Arc<dyn RunStorage>,
         run: RunId,
         observer: Option<EventObserver>,
     ) -> Arc<Self> {
+        Self::spawn_with_buffer(store, run, observer, DEFAULT_BUFFER)
+    }
+
+    /// Starts the writer task for `run`; past `buffer` events not yet stored, steps pause.
+    pub fn spawn_with_buffer(
+        store: Arc<dyn RunStorage>,
+        run: RunId,
+        observer: Option<EventObserver>,
+        buffer: usize,
+    ) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(write_loop(store, run, rx));
+        let backlog = Arc::new(Backlog {
+            pending: AtomicUsize::new(0),
+            limit: buffer.max(1),
+            room: Notify::new(),
+        });
+        let task = tokio::spawn(write_loop(store, run, rx, backlog.clone()));
         Arc::new(Self {
             tx,
             observer,
             task: std::sync::Mutex::new(Some(task)),
+            backlog,
         })
+    }
+
+    /// Events emitted and not yet stored.
+    pub fn backlog(&self) -> usize {
+        self.backlog.pending.load(Ordering::Acquire)
     }
 
     /// Waits until every event emitted before this call is stored.
@@ -90,8 +165,15 @@ impl EventSink for EventWriter {
         if let Some(observer) = &self.observer {
             observer(&event);
         }
+        self.backlog.pending.fetch_add(1, Ordering::AcqRel);
         // A send fails only after finish(); an event emitted that late has nowhere to go.
-        let _ = self.tx.send(Message::Event(event));
+        if self.tx.send(Message::Event(event)).is_err() {
+            self.backlog.stored(1);
+        }
+    }
+
+    fn room(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.backlog.wait_for_room())
     }
 }
 
@@ -99,6 +181,7 @@ async fn write_loop(
     store: Arc<dyn RunStorage>,
     run: RunId,
     mut rx: mpsc::UnboundedReceiver<Message>,
+    backlog: Arc<Backlog>,
 ) {
     let mut inbox = Vec::with_capacity(256);
     let mut batch: Vec<NewEvent> = Vec::with_capacity(256);
@@ -118,16 +201,19 @@ async fn write_loop(
             for ack in acks {
                 let _ = ack.send(failed.clone().map_or(Ok(()), Err));
             }
+            // Handed back: the caller stores them with the run's end.
+            backlog.stored(batch.len());
             let _ = finish.send(failed.map_or(Ok(batch), Err));
             return;
         }
         if !batch.is_empty() {
-            if let Err(e) = write_with_retry(store.as_ref(), run, &batch).await {
+            if let Err(e) = write_until_stored(store.as_ref(), run, &batch).await {
                 tracing::error!(run_id = %run, error = %e, events = batch.len(), "could not record events");
                 failed.get_or_insert_with(|| {
                     format!("could not record {} events of run {run}: {e}", batch.len())
                 });
             }
+            backlog.stored(batch.len());
             batch.clear();
         }
         for ack in acks {
@@ -154,21 +240,37 @@ fn sort_messages(
     finish
 }
 
-async fn write_with_retry(
+/// Writes `batch`, again and again while the database is away (it keeps the run's order: no
+/// later batch is written before this one); a batch refused for another reason is tried
+/// [`REFUSED_ATTEMPTS`] times.
+async fn write_until_stored(
     store: &dyn RunStorage,
     run: RunId,
     batch: &[NewEvent],
 ) -> Result<(), StorageError> {
-    let mut delay = std::time::Duration::from_millis(50);
-    let mut attempt = 1;
+    let mut unavailable = RECONNECT.start();
+    let mut refused = RECONNECT.start();
     loop {
         match store.append_events(run, batch).await {
-            Ok(()) => return Ok(()),
-            Err(StorageError::Database(e)) if attempt < 5 => {
-                tracing::warn!(run_id = %run, error = %e, attempt, "event write failed; retrying");
+            Ok(()) => {
+                if unavailable.failures() > 0 {
+                    tracing::info!(run_id = %run, events = batch.len(), "the database is back; events recorded");
+                }
+                return Ok(());
+            }
+            Err(e) if e.is_unavailable() => {
+                let delay = unavailable.failed();
+                if unavailable.failures() == 1 {
+                    tracing::warn!(run_id = %run, error = %e, "the database is away; keeping the run's events until it is back");
+                } else {
+                    tracing::debug!(run_id = %run, error = %e, ?delay, "event write failed again");
+                }
                 tokio::time::sleep(delay).await;
-                delay *= 2;
-                attempt += 1;
+            }
+            Err(StorageError::Database(e)) if refused.failures() + 1 < REFUSED_ATTEMPTS => {
+                let delay = refused.failed();
+                tracing::warn!(run_id = %run, error = %e, attempt = refused.failures(), "event write failed; retrying");
+                tokio::time::sleep(delay).await;
             }
             Err(e) => return Err(e),
         }

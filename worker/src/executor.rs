@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use orchestrator::definitions::{Definitions, EventSink, Inputs, JobDef};
 use orchestrator::domain::{AssetKey, EventKind, NewEvent, Run, RunId, RunStatus};
+use orchestrator::retry::RECONNECT;
 use orchestrator::storage::{RunStorage, StorageError};
 use serde_json::Value;
 use tokio::task::{Id as TaskId, JoinSet};
@@ -19,6 +20,25 @@ use crate::command::{Commands, Reaper};
 use crate::event_writer::{EventObserver, EventWriter};
 use crate::io_manager::IoManager;
 use crate::step::StepRun;
+
+/// Calls `op` until it succeeds or fails for another reason than an unreachable database,
+/// waiting by orch's reconnect backoff between tries.
+pub(crate) async fn until_reachable<T, F, Fut>(mut op: F) -> Result<T, StorageError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StorageError>>,
+{
+    let mut retrying = RECONNECT.start();
+    loop {
+        match op().await {
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "the database is away; trying again");
+                retrying.wait().await;
+            }
+            other => return other,
+        }
+    }
+}
 
 /// Why a run could not be executed at all (as opposed to a run that executed and failed).
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +93,7 @@ pub struct Worker {
     io: IoManager,
     command_grace: Duration,
     command_env: Arc<Vec<(String, String)>>,
+    event_buffer: usize,
 }
 
 /// Between SIGTERM and SIGKILL for a command asset's process group, by default: half of the
@@ -87,7 +108,15 @@ impl Worker {
             io,
             command_grace: DEFAULT_COMMAND_GRACE,
             command_env: Arc::default(),
+            event_buffer: crate::event_writer::DEFAULT_BUFFER,
         }
+    }
+
+    /// How many events not yet stored (the database is away) a run may hold before its steps
+    /// pause.
+    pub fn with_event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = events;
+        self
     }
 
     /// Variables every command asset gets on top of the worker's environment (and under its
@@ -128,7 +157,7 @@ impl Worker {
     ) -> Result<Run, WorkerError> {
         let span = tracing::info_span!("run", run_id = %id);
         async move {
-            let run = self.store.get_run(id).await?;
+            let run = until_reachable(|| self.store.get_run(id)).await?;
             match run.status {
                 RunStatus::Starting => {}
                 RunStatus::Canceling => return self.end_unstarted(id).await,
@@ -160,11 +189,7 @@ impl Worker {
                     .transition_run(id, RunStatus::Failure, Some(&message))
                     .await?);
             };
-            let run = match self
-                .store
-                .transition_run(id, RunStatus::Started, None)
-                .await
-            {
+            let run = match self.start(id).await {
                 Ok(run) => run,
                 Err(StorageError::IllegalTransition {
                     from: RunStatus::Canceling,
@@ -181,7 +206,12 @@ impl Worker {
                 Err(e) => return Err(e.into()),
             };
             tracing::info!(job = %run.job, "run started");
-            let events = EventWriter::spawn(self.store.clone(), id, options.observer);
+            let events = EventWriter::spawn_with_buffer(
+                self.store.clone(),
+                id,
+                options.observer,
+                self.event_buffer,
+            );
             let mut outcome = self
                 .execute_graph(&run, job, &events, &options.cancellation)
                 .await;
@@ -200,6 +230,29 @@ impl Worker {
         }
         .instrument(span)
         .await
+    }
+
+    /// STARTING → STARTED, tried again while the database is away. A try whose commit landed
+    /// with its answer lost shows as the run STARTED already: this worker's own start.
+    async fn start(&self, id: RunId) -> Result<Run, StorageError> {
+        let mut retrying = RECONNECT.start();
+        loop {
+            match self
+                .store
+                .transition_run(id, RunStatus::Started, None)
+                .await
+            {
+                Err(e) if e.is_unavailable() => {
+                    tracing::warn!(run_id = %id, error = %e, "cannot start the run: the database is away; trying again");
+                    retrying.wait().await;
+                }
+                Err(StorageError::IllegalTransition {
+                    from: RunStatus::Started,
+                    ..
+                }) if retrying.failures() > 0 => return self.store.get_run(id).await,
+                other => return other,
+            }
+        }
     }
 
     /// Ends a run that was canceled before its worker started it.
@@ -268,6 +321,12 @@ impl Worker {
         loop {
             if cancellation.is_canceled() {
                 return stop_steps(running, in_flight, events, cancellation, &commands).await;
+            }
+            // Past the event buffer's bound (the database is away), no further step starts.
+            tokio::select! {
+                biased;
+                () = cancellation.canceled() => continue,
+                () = events.room() => {}
             }
             // `pending` is in dependency order, so one pass propagates skips down a chain.
             let mut still_pending = Vec::new();

@@ -24,7 +24,7 @@ pub mod object_store;
 mod step;
 
 pub use cancel::Cancellation;
-pub use event_writer::{EventObserver, EventWriter};
+pub use event_writer::{DEFAULT_BUFFER as DEFAULT_EVENT_BUFFER, EventObserver, EventWriter};
 pub use executor::{DEFAULT_COMMAND_GRACE, ExecuteOptions, RunOutcome, Worker, WorkerError};
 pub use heartbeat::{Heartbeat, MIN_INTERVAL};
 pub use io_manager::IoManager;

@@ -48,6 +48,8 @@ pub(crate) async fn run_step(step: StepRun) -> Result<Materialized, String> {
         let max = step.def.retry.max_attempts.max(1);
         let mut attempt = 1;
         loop {
+            // Past the event buffer's bound (the database is away), the attempt waits.
+            step.events.room().await;
             emit(EventKind::StepStart { attempt });
             let error = match attempt_once(&step, attempt).await {
                 Ok(output) => match persist(&step, output).await {

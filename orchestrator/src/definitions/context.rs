@@ -2,6 +2,8 @@
 //! The sink behind the logger is supplied by whoever executes the asset (the worker).
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -13,6 +15,14 @@ use crate::domain::{AssetKey, EventKind, JobName, LogLevel, NewEvent, PartitionS
 /// Receives the events an asset emits (log lines). Implementations must not block.
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: NewEvent);
+
+    /// Resolves once the sink has room for more events (at once, by default). The worker's
+    /// writer holds events while the database is away, up to a bound; whoever can wait (the
+    /// executor between steps and attempts, a command's output reader) waits here, so a long
+    /// outage pauses the run's steps instead of dropping events or growing memory unbounded.
+    fn room(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// The context passed to an asset function.

@@ -77,6 +77,37 @@ pub enum StorageError {
     Corrupt(String),
 }
 
+impl StorageError {
+    /// Whether the database could not be reached (connection refused, lost or timed out, the
+    /// server shutting down or starting up): a fault of the moment that retrying after a while
+    /// fixes, as opposed to a refused statement or a rule of orch's.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Database(e) | Self::Migrate(sqlx::migrate::MigrateError::Execute(e)) => {
+                unreachable_database(e)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn unreachable_database(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        // SQLSTATE class 08 (connection exception), 57P01-03 (admin or crash shutdown, cannot
+        // connect now: a restart), 53300 (too many connections).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
 /// Connection settings common to both backends.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {

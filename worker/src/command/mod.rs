@@ -19,6 +19,7 @@ mod process;
 mod session;
 mod workspace;
 
+use futures::FutureExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
@@ -160,8 +161,18 @@ async fn run(step: &StepRun, call: &Call<'_>, spec: &CommandSpec) -> Result<Fini
 
     let ended = wait(&mut group, spec.timeout, step.commands.grace).await;
     group.kill_leftovers();
-    if let Some(streams) = streams {
-        let _ = tokio::time::timeout(STREAM_DRAIN, streams).await;
+    if let Some(mut streams) = streams {
+        loop {
+            match tokio::time::timeout(STREAM_DRAIN, &mut streams).await {
+                Ok(_) => break,
+                // Output held back while the database is away is not cut off: the drain goes
+                // on once the event buffer has room.
+                Err(_) if step.events.room().now_or_never().is_none() => {
+                    step.events.room().await;
+                }
+                Err(_) => break,
+            }
+        }
     }
     let report = messages.finish().await;
     capture.finish();

@@ -107,6 +107,9 @@ pub(crate) async fn follow<R: AsyncRead + Unpin>(
     let mut buf = Vec::new();
     loop {
         buf.clear();
+        // Past the event buffer's bound the output is not read: the command blocks on its
+        // next write until the database takes the backlog.
+        capture.sink.room().await;
         match reader.read_until(b'\n', &mut buf).await {
             Ok(0) => return,
             Ok(_) => {

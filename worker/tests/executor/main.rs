@@ -22,6 +22,7 @@ mod cancel;
 mod checks;
 mod command_checks;
 mod commands;
+mod outage;
 mod partitions;
 mod pipes;
 mod selection;

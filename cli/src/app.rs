@@ -20,13 +20,30 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn RunStorage>, CliE
     connect(settings, true).await
 }
 
-/// Opens the configured store without applying migrations: for `orch worker`, whose launcher
-/// (the daemon) has migrated already, so a worker starts fast and never migrates concurrently.
-pub async fn open_migrated_store(settings: &Settings) -> Result<Arc<dyn RunStorage>, CliError> {
-    connect(settings, false).await
+/// Opens the configured store (migrations applied when `migrate`; `orch worker` does not
+/// migrate: its launcher, the daemon, did, so it starts fast), waiting with orch's
+/// reconnect backoff for as long as the database cannot be reached: for the long-running
+/// processes (daemon, web, worker), which must ride out an outage at start rather than exit and
+/// crash-loop. Any other fault (a bad URL, a failed migration) ends the wait at once.
+pub async fn open_store_waiting(
+    settings: &Settings,
+    migrate: bool,
+) -> Result<Arc<dyn RunStorage>, CliError> {
+    let (url, options) = prepare(settings, migrate)?;
+    storage::until_reachable(|| storage::connect(&url, &options))
+        .await
+        .map_err(|e| store_error(&url, e))
 }
 
 async fn connect(settings: &Settings, migrate: bool) -> Result<Arc<dyn RunStorage>, CliError> {
+    let (url, options) = prepare(settings, migrate)?;
+    storage::connect(&url, &options)
+        .await
+        .map_err(|e| store_error(&url, e))
+}
+
+/// The store's URL and options; ORCH_HOME made for the embedded default.
+fn prepare(settings: &Settings, migrate: bool) -> Result<(String, StoreOptions), CliError> {
     let url = settings.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&settings.orch_home).map_err(|e| {
@@ -40,14 +57,18 @@ async fn connect(settings: &Settings, migrate: bool) -> Result<Arc<dyn RunStorag
         max_connections: settings.db_max_connections,
         migrate,
     };
-    storage::connect(&url, &options).await.map_err(|e| match e {
+    Ok((url, options))
+}
+
+fn store_error(url: &str, e: storage::StorageError) -> CliError {
+    match e {
         storage::StorageError::UnsupportedUrl(_) => CliError::config(e.to_string()),
         // The driver's message may quote the URL: redacted as a whole.
         other => CliError::failure(orchestrator::redact::redact_text(&format!(
             "cannot open the run store at {}: {other}",
-            redact_url(&url)
+            redact_url(url)
         ))),
-    })
+    }
 }
 
 /// Object stores with the configured S3 connection, local ones under ORCH_HOME.

@@ -88,7 +88,7 @@ impl IntoResponse for ApiError {
             }
             Self::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "store unavailable");
-                "the run store does not answer".to_owned()
+                UNAVAILABLE.to_owned()
             }
             other => other.to_string(),
         };
@@ -96,9 +96,23 @@ impl IntoResponse for ApiError {
             error: message,
             status: status.as_u16(),
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
+
+/// What a client is told while the database is away (no detail of the fault).
+pub const UNAVAILABLE: &str =
+    "the run store does not answer; orch reconnects by itself, try again in a few seconds";
+
+/// `Retry-After` of a 503: orch's reconnect backoff tops out at 5 s.
+pub const RETRY_AFTER_SECS: &str = "5";
 
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
@@ -107,6 +121,8 @@ impl From<StorageError> for ApiError {
             StorageError::IllegalTransition { .. } | StorageError::NotTerminal(_) => {
                 Self::Conflict(e.to_string())
             }
+            // The database is away (a restart, a network cut): 503, not a fault of ours.
+            other if other.is_unavailable() => Self::Unavailable(other.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

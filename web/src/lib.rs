@@ -20,6 +20,7 @@ mod layers;
 mod metrics;
 mod origin;
 pub mod sensor_json;
+mod starting;
 mod state;
 mod throttle;
 mod ui;
@@ -32,8 +33,9 @@ pub use auth::{AuthPolicy, AuthToken};
 pub use error::{ApiError, ErrorJson};
 pub use extract::ApiQuery;
 pub use layers::{BODY_LIMIT, REQUEST_TIMEOUT};
-pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, daemon_router};
+pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, daemon_health, daemon_router};
 pub use origin::{AllowedOrigins, BadOrigin};
+pub use starting::Deferred;
 pub use state::AppState;
 pub use throttle::{Limit, LoginLimits};
 

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use orchestrator::daemon::Liveness;
+use orchestrator::daemon::{Health, Liveness};
 use orchestrator::storage::RunStorage;
 use orchestrator::telemetry::metrics::{self, MetricsHandle};
 use serde_json::json;
@@ -48,8 +48,30 @@ struct DaemonProbe {
     liveness: Liveness,
 }
 
-/// The daemon's listener: `/metrics` and `/healthz` (200 `{"status":"ok"}` while its loops
-/// run, else 503).
+/// `/healthz` of the daemon: 200 `{"status":"ok"}` while its loops run; 200
+/// `{"status":"degraded",…}` while they run but the database does not answer (they retry by
+/// themselves: a restart would not help, so a liveness probe must not fail); 503
+/// `{"status":"stopped"}` once they stopped.
+pub fn daemon_health(liveness: &Liveness) -> (StatusCode, axum::Json<serde_json::Value>) {
+    match liveness.health() {
+        Health::Ok => (StatusCode::OK, axum::Json(json!({ "status": "ok" }))),
+        Health::Degraded { since, error } => (
+            StatusCode::OK,
+            axum::Json(json!({
+                "status": "degraded",
+                "database": "unreachable",
+                "since": since.to_rfc3339(),
+                "error": orchestrator::redact::redact_text(&error),
+            })),
+        ),
+        Health::Stopped => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "stopped" })),
+        ),
+    }
+}
+
+/// The daemon's listener: `/metrics` and `/healthz` ([`daemon_health`]).
 pub fn daemon_router(
     store: Arc<dyn RunStorage>,
     metrics: MetricsHandle,
@@ -64,16 +86,7 @@ pub fn daemon_router(
         )
         .route(
             "/healthz",
-            get(|State(probe): State<DaemonProbe>| async move {
-                if probe.liveness.is_alive() {
-                    (StatusCode::OK, axum::Json(json!({ "status": "ok" })))
-                } else {
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        axum::Json(json!({ "status": "stopped" })),
-                    )
-                }
-            }),
+            get(|State(probe): State<DaemonProbe>| async move { daemon_health(&probe.liveness) }),
         )
         .with_state(DaemonProbe {
             store,

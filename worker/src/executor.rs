@@ -21,25 +21,6 @@ use crate::event_writer::{EventObserver, EventWriter};
 use crate::io_manager::IoManager;
 use crate::step::StepRun;
 
-/// Calls `op` until it succeeds or fails for another reason than an unreachable database,
-/// waiting by orch's reconnect backoff between tries.
-pub(crate) async fn until_reachable<T, F, Fut>(mut op: F) -> Result<T, StorageError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, StorageError>>,
-{
-    let mut retrying = RECONNECT.start();
-    loop {
-        match op().await {
-            Err(e) if e.is_unavailable() => {
-                tracing::warn!(error = %e, "the database is away; trying again");
-                retrying.wait().await;
-            }
-            other => return other,
-        }
-    }
-}
-
 /// Why a run could not be executed at all (as opposed to a run that executed and failed).
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -157,7 +138,7 @@ impl Worker {
     ) -> Result<Run, WorkerError> {
         let span = tracing::info_span!("run", run_id = %id);
         async move {
-            let run = until_reachable(|| self.store.get_run(id)).await?;
+            let run = orchestrator::storage::until_reachable(|| self.store.get_run(id)).await?;
             match run.status {
                 RunStatus::Starting => {}
                 RunStatus::Canceling => return self.end_unstarted(id).await,

@@ -40,6 +40,11 @@ pub struct DaemonArgs {
     /// How often every run in progress is checked.
     #[arg(long, env = "ORCH_MONITOR_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
     pub monitor_interval: Duration,
+    /// A replica whose heartbeat is older than this is dead to the others: the runs it claimed
+    /// and never gave a worker are launched by another. It heartbeats every third of it (at
+    /// most every second). Keep every replica's the same.
+    #[arg(long, env = "ORCH_DAEMON_LEASE", default_value = "3s", value_parser = parse_lease)]
+    pub daemon_lease: Duration,
     /// Base URL of the web UI, for the run links in alerts.
     #[arg(
         long = "alert-ui-url",
@@ -79,37 +84,68 @@ impl DaemonArgs {
             heartbeat_timeout: self.heartbeat_timeout,
             termination_grace: self.termination_grace,
             monitor_interval: self.monitor_interval,
-            lease: orchestrator::daemon::LeaseTiming::default(),
+            lease: orchestrator::daemon::LeaseTiming::for_lease(self.daemon_lease),
         }
     }
 }
 
-/// Runs the daemon until SIGINT or SIGTERM.
+/// A lease of at least 300 ms (three heartbeats of 100 ms).
+fn parse_lease(raw: &str) -> Result<Duration, String> {
+    let lease = humantime::parse_duration(raw).map_err(|e| e.to_string())?;
+    if lease < Duration::from_millis(300) {
+        return Err(format!("{raw} is too short for a lease: at least 300ms"));
+    }
+    Ok(lease)
+}
+
+/// Runs the daemon until SIGINT or SIGTERM. The metrics listener (if any) binds first: while
+/// the store cannot be opened (the database is away at start) the daemon waits for it, and
+/// `/healthz` answers 200 "degraded" meanwhile, so nothing restarts it in a loop.
 pub async fn daemon(settings: &Settings, args: &DaemonArgs) -> Result<ExitCode, CliError> {
-    let parts = Parts::load(settings).await?;
-    let store = parts.store.clone();
     let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let listener = match args.metrics_addr {
+        Some(addr) => {
+            let (listener, local) = web::bind(addr).await?;
+            let deferred = ::web::Deferred::new();
+            let serving = tokio::spawn(web::serve(
+                listener,
+                local,
+                deferred.router(),
+                shutdown.clone(),
+            ));
+            eprintln!("orch daemon: metrics at http://{local}/metrics");
+            Some((deferred, serving))
+        }
+        None => None,
+    };
+    let parts = tokio::select! {
+        parts = Parts::load(settings) => parts?,
+        () = shutdown.cancelled() => return Ok(ExitCode::SUCCESS),
+    };
+    let store = parts.store.clone();
     let live = parts.live.clone();
     let (mut daemon, launcher) = parts.daemon(settings, args, &shutdown).await?;
-    tokio::spawn(stop_on_signal(shutdown.clone()));
     tokio::spawn(crate::reload::reload_on_sighup(live, shutdown.clone()));
     eprintln!(
         "orch daemon: store {}, {launcher}; Ctrl-C stops it",
         redact_url(&settings.database_url()),
     );
-    let Some(addr) = args.metrics_addr else {
+    let Some((deferred, serving)) = listener else {
         daemon.run(shutdown).await;
         return Ok(ExitCode::SUCCESS);
     };
     daemon = daemon.with_run_metrics();
-    let router = ::web::daemon_router(store, app::install_metrics()?, daemon.liveness());
-    let (listener, local) = web::bind(addr).await?;
-    eprintln!("orch daemon: metrics at http://{local}/metrics");
-    let (_, served) = tokio::join!(
-        daemon.run(shutdown.clone()),
-        web::serve(listener, local, router, shutdown.clone())
-    );
-    served?;
+    deferred.ready(::web::daemon_router(
+        store,
+        app::install_metrics()?,
+        daemon.liveness(),
+    ));
+    daemon.run(shutdown.clone()).await;
+    shutdown.cancel();
+    serving
+        .await
+        .map_err(|e| CliError::failure(format!("the metrics listener failed: {e}")))??;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -196,7 +232,7 @@ impl Parts {
     async fn load(settings: &Settings) -> Result<Self, CliError> {
         let config = app::orch_config(settings)?;
         let live = crate::reload::live_definitions(settings).await?;
-        let store = app::open_store(settings).await?;
+        let store = app::open_store_waiting(settings, true).await?;
         Ok(Self {
             config,
             live,

@@ -69,14 +69,17 @@ impl WebArgs {
     }
 }
 
+/// Serves until SIGINT or SIGTERM. It listens before the store is open: while the database
+/// does not answer (an outage at start), `/healthz` says degraded and the rest answers 503
+/// (`web::Deferred`) until the store opens; it never exits for a database that is away.
 pub async fn web(settings: &Settings, args: &WebArgs) -> Result<ExitCode, CliError> {
     let live = crate::reload::live_definitions(settings).await?;
-    let store = app::open_store(settings).await?;
-    let router = args.router(settings, store, live.clone()).await?;
+    args.auth()?;
     let (listener, local) = bind(args.addr).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
-    tokio::spawn(crate::reload::reload_on_sighup(live, shutdown.clone()));
+    let deferred = ::web::Deferred::new();
+    let serving = tokio::spawn(serve(listener, local, deferred.router(), shutdown.clone()));
     eprintln!(
         "orch web: listening on http://{local} (store {}, {}); Ctrl-C stops it",
         redact_url(&settings.database_url()),
@@ -86,7 +89,33 @@ pub async fn web(settings: &Settings, args: &WebArgs) -> Result<ExitCode, CliErr
             "no authentication"
         }
     );
-    serve(listener, local, router, shutdown).await?;
+    let opened = tokio::select! {
+        opened = app::open_store_waiting(settings, true) => opened,
+        () = shutdown.cancelled() => return finish(serving).await,
+    };
+    let router = match opened {
+        Ok(store) => args.router(settings, store, live.clone()).await,
+        Err(e) => Err(e),
+    };
+    match router {
+        Ok(router) => deferred.ready(router),
+        Err(e) => {
+            shutdown.cancel();
+            let _ = serving.await;
+            return Err(e);
+        }
+    }
+    tokio::spawn(crate::reload::reload_on_sighup(live, shutdown.clone()));
+    finish(serving).await
+}
+
+/// Waits for the server task to end.
+async fn finish(
+    serving: tokio::task::JoinHandle<Result<(), CliError>>,
+) -> Result<ExitCode, CliError> {
+    serving
+        .await
+        .map_err(|e| CliError::failure(format!("the web server task failed: {e}")))??;
     Ok(ExitCode::SUCCESS)
 }
 

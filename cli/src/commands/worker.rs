@@ -3,7 +3,9 @@
 //! heartbeat that finds the run CANCELING, or SIGTERM/SIGINT, cancels the run: the steps in
 //! flight are stopped and record STEP_CANCELED, and the run ends CANCELED before the process
 //! exits. Exit code 0 when the run ends SUCCESS, 1 when it ends otherwise, 2 when it cannot be
-//! executed (unknown id, not STARTING). It does not migrate: the daemon did.
+//! executed (unknown id, not STARTING). It does not migrate: the daemon did. It rides out a
+//! database outage: at start it waits for the database, and while it runs its events wait in
+//! memory (`worker::EventWriter`) until the database is back.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,8 +30,10 @@ pub async fn worker(settings: &Settings, run_id: &str) -> Result<ExitCode, CliEr
     // Listen first: a SIGTERM that comes while the store opens still cancels the run properly.
     let cancellation = Cancellation::new();
     let signals = cancel_on_termination(cancellation.clone())?;
-    let store = app::open_migrated_store(settings).await?;
-    let run = store.get_run(id).await?;
+    // A worker started while the database is away waits for it (the daemon's start timeout
+    // bounds the wait); it never migrates: the daemon did.
+    let store = app::open_store_waiting(settings, false).await?;
+    let run = orchestrator::storage::until_reachable(|| store.get_run(id)).await?;
     if !matches!(run.status, RunStatus::Starting | RunStatus::Canceling) {
         return Err(WorkerError::NotStarting {
             run: id,

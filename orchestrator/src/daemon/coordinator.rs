@@ -14,8 +14,10 @@ use opentelemetry::context::FutureExt;
 
 use tokio_util::sync::CancellationToken;
 
+use super::Liveness;
 use crate::domain::{DaemonId, EventKind, LogLevel, NewEvent, QueueLimits, Run, RunStatus};
 use crate::launcher::Launcher;
+use crate::retry::RECONNECT;
 use crate::storage::{Change, RunStorage, StorageError};
 use crate::telemetry::metrics;
 use crate::telemetry::trace::RunTrace;
@@ -36,6 +38,7 @@ pub struct Coordinator {
     limits: QueueLimits,
     daemon: DaemonId,
     lease: LeaseTiming,
+    liveness: Liveness,
 }
 
 /// How long a replica's lease lasts and how often claims are checked against the leases.
@@ -45,6 +48,16 @@ pub struct LeaseTiming {
     pub lease: Duration,
     /// Heartbeats, and the search for orphaned claims, this often.
     pub interval: Duration,
+}
+
+impl LeaseTiming {
+    /// A lease of `lease`, beaten every third of it, at most every second.
+    pub fn for_lease(lease: Duration) -> Self {
+        Self {
+            lease,
+            interval: (lease / 3).min(Duration::from_secs(1)),
+        }
+    }
 }
 
 impl Default for LeaseTiming {
@@ -100,7 +113,27 @@ impl Coordinator {
             limits,
             daemon,
             lease,
+            liveness: Liveness::new(),
         }
+    }
+
+    /// Shares the daemon's view of the database. Just after an outage every replica's
+    /// heartbeat is old: claims are not taken over until the others had a lease to beat again.
+    pub fn with_liveness(mut self, liveness: Liveness) -> Self {
+        self.liveness = liveness;
+        self
+    }
+
+    /// Whether the database was away from this daemon within the last lease (so the others'
+    /// heartbeats may be old for the same reason, not because they died).
+    fn just_back(&self) -> bool {
+        if self.liveness.database_down() {
+            return true;
+        }
+        let lease = chrono::TimeDelta::from_std(self.lease.lease).unwrap_or(chrono::TimeDelta::MAX);
+        self.liveness
+            .database_back_at()
+            .is_some_and(|back| chrono::Utc::now() - back < lease)
     }
 
     /// Runs until `shutdown`. Storage errors (a lost database) are logged and retried.
@@ -109,14 +142,23 @@ impl Coordinator {
         let mut pending = true;
         let mut leases = tokio::time::interval(self.lease.interval);
         leases.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut retrying = RECONNECT.start();
         loop {
-            if pending && let Err(e) = self.dequeue().await {
-                tracing::warn!(error = %e, "run queue: claim failed; retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+            if pending {
+                match self.dequeue().await {
+                    Ok(_) => retrying.succeeded(),
+                    Err(e) => {
+                        if e.is_unavailable() {
+                            self.liveness.database_unreachable(&e.to_string());
+                        }
+                        tracing::warn!(error = %e, "run queue: claim failed; retrying");
+                        tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            () = tokio::time::sleep(retrying.failed()) => {}
+                        }
+                        continue;
+                    }
                 }
-                continue;
             }
             let change = tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -174,6 +216,9 @@ impl Coordinator {
     /// gave a worker. Returns how many this daemon took.
     pub async fn take_over_orphans(&self) -> Result<usize, StorageError> {
         let mut taken = 0;
+        if self.just_back() {
+            return Ok(0);
+        }
         for (run, dead) in self.store.orphaned_claims(self.lease.lease).await? {
             if dead == self.daemon {
                 continue;

@@ -2,14 +2,18 @@
 //! heartbeat is fresh, the runs it claimed are its own; once it is older than `lease` (the
 //! process died, or lost the database that long), a live replica's coordinator takes them over
 //! (`Coordinator::take_over_orphans`). A clean shutdown deregisters at once.
+//!
+//! The beat is also the daemon's pulse on the database: each one tells [`Liveness`] whether
+//! the database answered, so `/healthz` says "degraded" within a second of an outage.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::Liveness;
 use crate::domain::DaemonId;
-use crate::storage::RunStorage;
+use crate::storage::{RunStorage, StorageError};
 
 /// Registers and beats one daemon's lease.
 #[derive(Debug)]
@@ -17,6 +21,7 @@ pub struct Lease {
     store: Arc<dyn RunStorage>,
     id: DaemonId,
     interval: Duration,
+    liveness: Liveness,
 }
 
 impl Lease {
@@ -25,6 +30,21 @@ impl Lease {
             store,
             id,
             interval,
+            liveness: Liveness::new(),
+        }
+    }
+
+    /// Reports the database's answers to `liveness`.
+    pub fn with_liveness(mut self, liveness: Liveness) -> Self {
+        self.liveness = liveness;
+        self
+    }
+
+    fn saw(&self, error: Option<&StorageError>) {
+        match error {
+            None => self.liveness.database_reachable(),
+            Some(e) if e.is_unavailable() => self.liveness.database_unreachable(&e.to_string()),
+            Some(_) => {}
         }
     }
 
@@ -41,9 +61,14 @@ impl Lease {
                 registered = self.register().await;
                 continue;
             }
-            match self.store.beat_daemon(self.id).await {
+            let beat = self.store.beat_daemon(self.id).await;
+            self.saw(beat.as_ref().err());
+            match beat {
                 Ok(true) => {}
                 Ok(false) => registered = self.register().await,
+                Err(e) if e.is_unavailable() => {
+                    tracing::debug!(daemon = %self.id, error = %e, "daemon heartbeat failed");
+                }
                 Err(e) => tracing::warn!(daemon = %self.id, error = %e, "daemon heartbeat failed"),
             }
         }
@@ -58,11 +83,12 @@ impl Lease {
             .nodename()
             .to_string_lossy()
             .into_owned();
-        match self
+        let registered = self
             .store
             .register_daemon(self.id, &host, std::process::id())
-            .await
-        {
+            .await;
+        self.saw(registered.as_ref().err());
+        match registered {
             Ok(()) => {
                 tracing::info!(daemon = %self.id, %host, "daemon registered");
                 true

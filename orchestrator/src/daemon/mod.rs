@@ -29,7 +29,7 @@ use crate::storage::RunStorage;
 pub use coordinator::{Coordinator, LeaseTiming};
 pub use freshness::FreshnessEvaluator;
 pub use lease::Lease;
-pub use liveness::Liveness;
+pub use liveness::{Health, Liveness};
 pub use monitor::Monitor;
 pub use observer::RunObserver;
 pub use retention::{Retention, RetentionPolicy};
@@ -159,14 +159,17 @@ impl Daemon {
             self.options.limits.clone(),
             self.id,
             self.options.lease,
-        );
-        let lease = Lease::new(self.store.clone(), self.id, self.options.lease.interval);
+        )
+        .with_liveness(self.liveness.clone());
+        let lease = Lease::new(self.store.clone(), self.id, self.options.lease.interval)
+            .with_liveness(self.liveness.clone());
         let monitor = Monitor::new(
             self.store.clone(),
             self.launcher.clone(),
             self.live.clone(),
             self.options.clone(),
-        );
+        )
+        .with_liveness(self.liveness.clone());
         tracing::info!(
             launcher = self.launcher.kind(),
             max_concurrent_runs = ?self.options.limits.max_concurrent_runs,

@@ -3,6 +3,10 @@
 //!
 //! Every decision is a conditional status change, so several daemon replicas monitoring the
 //! same runs agree: one change applies, the others get `IllegalTransition` and let it be.
+//!
+//! A database outage is nobody's fault: the timeouts that read the workers' signs from the
+//! database (start, heartbeat) count from the end of the last outage this daemon saw at the
+//! latest, so each worker gets a whole timeout to beat again once the database is back.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -11,7 +15,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use super::DaemonOptions;
+use super::{DaemonOptions, Liveness};
 use crate::definitions::LiveDefinitions;
 use crate::domain::{EventKind, LogLevel, NewEvent, Run, RunId, RunStatus, TagKey};
 use crate::launcher::{Launcher, WorkerExit, WorkerHandle, WorkerState};
@@ -29,6 +33,8 @@ pub struct Monitor {
     options: DaemonOptions,
     /// Runs whose worker this monitor is terminating now.
     terminating: Arc<Mutex<HashSet<RunId>>>,
+    /// Where the database's outages are seen (and reported).
+    liveness: Liveness,
 }
 
 impl Monitor {
@@ -44,7 +50,14 @@ impl Monitor {
             definitions,
             options,
             terminating: Arc::default(),
+            liveness: Liveness::new(),
         }
+    }
+
+    /// Shares the daemon's view of the database: its outages excuse missed heartbeats.
+    pub fn with_liveness(mut self, liveness: Liveness) -> Self {
+        self.liveness = liveness;
+        self
     }
 
     /// Runs until `shutdown`: checks every run in progress each `monitor_interval`, at once on
@@ -75,9 +88,14 @@ impl Monitor {
     pub async fn check_all(&self) {
         match self.store.list_active_runs().await {
             Ok(runs) => {
+                self.liveness.database_reachable();
                 for run in runs {
                     self.check(&run).await;
                 }
+            }
+            Err(e) if e.is_unavailable() => {
+                self.liveness.database_unreachable(&e.to_string());
+                tracing::debug!(error = %e, "monitor: cannot list runs in progress");
             }
             Err(e) => tracing::warn!(error = %e, "monitor: cannot list runs in progress"),
         }
@@ -92,7 +110,13 @@ impl Monitor {
 
     async fn check(&self, run: &Run) {
         let now = Utc::now();
-        let age = |since: chrono::DateTime<Utc>| (now - since).to_std().unwrap_or_default();
+        let back_at = self.liveness.database_back_at();
+        // Signs the database could not take during an outage are not missing: time counts
+        // from the outage's end at the earliest.
+        let age = |since: chrono::DateTime<Utc>| {
+            let since = back_at.map_or(since, |back| since.max(back));
+            (now - since).to_std().unwrap_or_default()
+        };
         let handle = run.worker.clone().map(WorkerHandle);
         match run.status {
             RunStatus::Canceling => match handle {
@@ -127,7 +151,10 @@ impl Monitor {
         age: impl Fn(chrono::DateTime<Utc>) -> Duration,
     ) {
         if let Some(max) = self.max_runtime(run)
-            && run.started_at.is_some_and(|t| age(t) > max)
+            // Wall-clock time: an outage does not lengthen a run's allowance.
+            && run
+                .started_at
+                .is_some_and(|t| (Utc::now() - t).to_std().unwrap_or_default() > max)
         {
             let message = format!(
                 "exceeded max runtime of {}",

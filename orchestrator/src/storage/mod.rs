@@ -108,6 +108,32 @@ fn unreachable_database(e: &sqlx::Error) -> bool {
     }
 }
 
+/// Calls `op` until it succeeds or fails for another reason than an unreachable database,
+/// waiting by orch's reconnect backoff (`crate::retry::RECONNECT`) between tries: for callers
+/// that have nothing better to do than wait for the database (a worker starting, a process
+/// opening its store).
+pub async fn until_reachable<T, F, Fut>(mut op: F) -> Result<T, StorageError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StorageError>>,
+{
+    let mut retrying = crate::retry::RECONNECT.start();
+    loop {
+        match op().await {
+            Err(e) if e.is_unavailable() => {
+                let delay = retrying.failed();
+                if retrying.failures() == 1 {
+                    tracing::warn!(error = %e, "the database does not answer; waiting for it");
+                } else {
+                    tracing::debug!(error = %e, ?delay, "the database still does not answer");
+                }
+                tokio::time::sleep(delay).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Connection settings common to both backends.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {

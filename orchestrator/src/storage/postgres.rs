@@ -22,6 +22,7 @@ use super::sensors::shared_sensor_storage;
 use super::snapshots::shared_snapshot_storage;
 use super::sql::shared_storage;
 use super::{StorageError, StoreOptions};
+use crate::retry::RECONNECT;
 
 /// Other processes' changes arrive by LISTEN/NOTIFY; the poll only backs up a lost notification.
 const FALLBACK_POLL: Duration = Duration::from_secs(5);
@@ -114,22 +115,31 @@ async fn notify_schedules(
     Ok(())
 }
 
-/// Forwards notifications on [`PG_CHANNEL`] to the hub, for as long as the process lives.
+/// Forwards notifications on [`PG_CHANNEL`] to the hub, for as long as the process lives. A lost
+/// connection is made again with orch's reconnect backoff, LISTEN included; each new start is
+/// announced as a `Resync` (notifications sent meanwhile are lost with the connection).
 async fn listen(pool: PgPool, hub: ChangeHub, up: Arc<watch::Sender<bool>>) {
+    let mut retrying = RECONNECT.start();
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(listener) => listener,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot LISTEN for changes; retrying in 1 s");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                let delay = retrying.failed();
+                tracing::warn!(error = %e, ?delay, "cannot LISTEN for changes; retrying");
+                tokio::time::sleep(delay).await;
                 continue;
             }
         };
         if let Err(e) = listener.listen(PG_CHANNEL).await {
-            tracing::warn!(error = %e, "LISTEN {PG_CHANNEL} failed; retrying in 1 s");
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            let delay = retrying.failed();
+            tracing::warn!(error = %e, ?delay, "LISTEN {PG_CHANNEL} failed; retrying");
+            tokio::time::sleep(delay).await;
             continue;
         }
+        if retrying.failures() > 0 {
+            tracing::info!("change listener connected again");
+        }
+        retrying.succeeded();
         up.send_replace(true);
         hub.send(Change::Resync);
         loop {
@@ -146,9 +156,10 @@ async fn listen(pool: PgPool, hub: ChangeHub, up: Arc<watch::Sender<bool>>) {
                 }
                 Err(e) => {
                     up.send_replace(false);
-                    tracing::warn!(error = %e, "change listener failed; reconnecting in 1 s");
+                    let delay = retrying.failed();
+                    tracing::warn!(error = %e, ?delay, "change listener failed; reconnecting");
                     hub.send(Change::Resync);
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::time::sleep(delay).await;
                     break;
                 }
             }

@@ -82,11 +82,25 @@ impl IntoResponse for PageError {
             }
             ApiError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "store unavailable");
-                "The run store does not answer; try again shortly.".to_owned()
+                "The database does not answer. orch reconnects by itself: this page works \
+                 again as soon as the database is back (it reloads every 5 seconds)."
+                    .to_owned()
             }
             other => other.to_string(),
         };
-        render_error(status, message)
+        let mut response = render_error(status, message);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // A browser left on the page retries by itself (`Refresh` is honoured by all).
+            response.headers_mut().insert(
+                "refresh",
+                axum::http::HeaderValue::from_static(crate::error::RETRY_AFTER_SECS),
+            );
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(crate::error::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 

@@ -138,3 +138,26 @@ async fn readiness_follows_the_store(pool: sqlx::PgPool) {
         .assert_error(StatusCode::SERVICE_UNAVAILABLE, "does not answer");
     app.get("/healthz").await.assert_status(StatusCode::OK);
 }
+
+/// While the database is away, the API answers 503 (not 500) and the pages a clear error page
+/// that reloads itself; neither leaks the driver's error.
+#[sqlx::test(migrations = false)]
+async fn pages_and_api_answer_503_with_a_clear_message_while_the_store_is_away(pool: sqlx::PgPool) {
+    use std::sync::Arc;
+
+    use orchestrator::storage::{PgStore, RunStorage};
+
+    let store = PgStore::from_pool(pool.clone());
+    store.migrate().await.unwrap();
+    let app = TestApp::new(Arc::new(store));
+    app.get("/api/v1/runs").await.assert_status(StatusCode::OK);
+    pool.close().await;
+    let api = app.get("/api/v1/runs").await;
+    api.assert_error(StatusCode::SERVICE_UNAVAILABLE, "reconnects by itself");
+    assert!(api.headers.contains_key("retry-after"), "{:?}", api.headers);
+    let (status, content_type, page) = app.get_text("/runs").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{page}");
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(page.contains("The database does not answer"), "{page}");
+    assert!(!page.contains("pool"), "the driver's error leaked: {page}");
+}

@@ -1,0 +1,131 @@
+//! [`Deferred`]: what a server answers before its store is open. `orch web` and the daemon's
+//! metrics listener bind at once and serve this while they wait for the database (a process
+//! that started during an outage waits instead of exiting, so nothing crash-loops): `/healthz`
+//! answers 200 `{"status":"degraded",…}` (the process is alive and retrying), `/readyz` and
+//! every other path 503 — the API as JSON, pages as the HTML error page — with `Retry-After`.
+//! Once [`Deferred::ready`] hands it the real router, every request goes there.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+use tower::ServiceExt;
+
+use crate::error::{RETRY_AFTER_SECS, UNAVAILABLE};
+
+/// A router that waits for the real one.
+#[derive(Debug, Clone, Default)]
+pub struct Deferred {
+    slot: Arc<OnceLock<Router>>,
+}
+
+impl Deferred {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The router to serve from the start.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .fallback(forward)
+            .with_state(self.slot.clone())
+    }
+
+    /// From now on, requests go to `router`. A second call is ignored.
+    pub fn ready(&self, router: Router) {
+        let _ = self.slot.set(router);
+    }
+}
+
+async fn forward(State(slot): State<Arc<OnceLock<Router>>>, request: Request<Body>) -> Response {
+    match slot.get() {
+        // The router's error type is Infallible.
+        Some(router) => match router.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        None => waiting(request.uri().path()),
+    }
+}
+
+/// The answer while the store is not open yet.
+fn waiting(path: &str) -> Response {
+    let mut response = if path == "/healthz" {
+        (
+            StatusCode::OK,
+            axum::Json(json!({ "status": "degraded", "database": "waiting" })),
+        )
+            .into_response()
+    } else if path == "/readyz" || path == "/metrics" || path.starts_with("/api/") {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "error": UNAVAILABLE, "status": 503 })),
+        )
+            .into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Html(WAITING_PAGE)).into_response()
+    };
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        let retry = HeaderValue::from_static(RETRY_AFTER_SECS);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry.clone());
+        response.headers_mut().insert("refresh", retry);
+    }
+    response
+}
+
+/// A page of its own: the templates need a viewer and a session this state has not got.
+const WAITING_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>503 Service Unavailable · orch</title></head><body>\
+<h1>503 Service Unavailable</h1>\
+<p id=\"error-message\">orch is waiting for its database, which does not answer yet. \
+It connects by itself as soon as the database is up; this page reloads every 5 seconds.</p>\
+</body></html>\n";
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use axum::routing::get;
+
+    use super::*;
+
+    async fn get_path(router: Router, path: &str) -> (StatusCode, String) {
+        let response = router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn answers_degraded_and_503_until_ready_then_forwards() {
+        let deferred = Deferred::new();
+        let router = deferred.router();
+        let (status, body) = get_path(router.clone(), "/healthz").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("degraded"), "{body}");
+        for path in ["/readyz", "/api/v1/runs"] {
+            let (status, body) = get_path(router.clone(), path).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+            assert!(body.contains("does not answer"), "{path}: {body}");
+        }
+        let (status, body) = get_path(router.clone(), "/runs").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("waiting for its database"), "{body}");
+        deferred.ready(Router::new().route("/readyz", get(|| async { "ready" })));
+        assert_eq!(
+            get_path(router, "/readyz").await,
+            (StatusCode::OK, "ready".to_owned())
+        );
+    }
+}

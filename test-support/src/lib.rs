@@ -5,3 +5,5 @@
 
 pub mod fault_proxy;
 pub mod pg_cluster;
+pub mod slack;
+pub mod wait;

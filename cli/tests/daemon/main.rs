@@ -1,7 +1,7 @@
 //! The daemon end to end: `orch daemon` processes (two at once where it matters) on a real
 //! PostgreSQL database, launching real `orch worker` processes of `product_pipeline_job`;
-//! `orch dev` and `orch launch --wait` on the embedded default. Kills are real SIGKILLs and the
-//! database connections are really terminated.
+//! `orch dev` and `orch launch --wait` on the embedded default. Kills, restarts and cuts are the
+//! chaos suite's (`cli/tests/chaos`).
 //!
 //! Needs the test services: `eval "$(scripts/test-services.sh)"`.
 
@@ -10,13 +10,6 @@
 #[allow(dead_code)]
 #[path = "../e2e/support/mod.rs"]
 mod support;
-
-/// The Slack stand-in of the orchestrator's daemon suite.
-#[allow(dead_code)]
-#[path = "../../../orchestrator/tests/daemon/slack.rs"]
-mod slack;
-
-mod alerts;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,27 +59,9 @@ async fn queue(store: &Arc<dyn RunStorage>, n: usize, source: &str) -> Vec<RunId
     ids
 }
 
-/// Waits until every run is finished; panics with the stragglers after `within`.
+/// Waits until every run is finished (test-support's one wait); panics with the stragglers.
 async fn all_ended(store: &Arc<dyn RunStorage>, ids: &[RunId], within: Duration) -> Vec<Run> {
-    let deadline = Instant::now() + within;
-    loop {
-        let mut runs = Vec::with_capacity(ids.len());
-        for id in ids {
-            runs.push(store.get_run(*id).await.unwrap());
-        }
-        if runs.iter().all(|r| r.status.is_terminal()) {
-            return runs;
-        }
-        if Instant::now() > deadline {
-            let open: Vec<String> = runs
-                .iter()
-                .filter(|r| !r.status.is_terminal())
-                .map(|r| format!("{} {}", r.id, r.status))
-                .collect();
-            panic!("{} runs did not end: {open:?}", open.len());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    orch_test_support::wait::runs_ended(store.as_ref(), ids, within).await
 }
 
 /// How many events of each type the run has.
@@ -96,21 +71,6 @@ async fn counts(store: &Arc<dyn RunStorage>, id: RunId) -> HashMap<&'static str,
         *counts.entry(e.kind.type_name()).or_default() += 1;
     }
     counts
-}
-
-/// The failure or cancel message of a finished run.
-async fn end_message(store: &Arc<dyn RunStorage>, id: RunId) -> String {
-    let events = store.list_events(id, None, 0).await.unwrap();
-    events
-        .iter()
-        .rev()
-        .find_map(|e| match &e.kind {
-            EventKind::RunFailure { message } | EventKind::RunCanceled { message } => {
-                message.clone()
-            }
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 /// Asserts each run was claimed once and started once: no run was launched twice.
@@ -180,153 +140,6 @@ async fn two_daemons_run_200_queued_runs_each_once_never_more_than_4_at_a_time()
     );
     da.kill().await.unwrap();
     db_.kill().await.unwrap();
-    db.drop_database().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_daemon_killed_with_runs_queued_and_running_loses_none_and_launches_none_twice() {
-    init();
-    let upstream = Upstream::start().await;
-    let db = TestDb::create().await;
-    let store = open(&db).await;
-    let first = daemon_on(&db, 20);
-    let mut daemon = first.spawn(&["daemon"], "daemon.log");
-    let ids = queue(&store, 50, &upstream.url(Route::Slow)).await;
-    // Kill it once runs are executing and others still wait.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let (running, queued) = loop {
-        let counts: HashMap<RunStatus, u64> = store
-            .count_unfinished()
-            .await
-            .unwrap()
-            .into_iter()
-            .collect();
-        let running = counts.get(&RunStatus::Started).copied().unwrap_or(0);
-        let queued = counts.get(&RunStatus::Queued).copied().unwrap_or(0);
-        if running >= 5 {
-            break (running, queued);
-        }
-        assert!(Instant::now() < deadline, "runs never started: {counts:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
-    assert!(
-        running >= 5 && queued >= 1,
-        "{running} running, {queued} queued at the kill"
-    );
-    let second = daemon_on(&db, 20).env("ORCH_START_TIMEOUT", "10s");
-    let mut restarted = second.spawn(&["daemon"], "daemon.log");
-    let runs = all_ended(&store, &ids, Duration::from_secs(120)).await;
-    assert_launched_once(&store, &ids).await;
-    // Workers outlive the killed daemon and finish; a run it had claimed but not handed to its
-    // launcher is taken over by the new daemon once the dead one's lease expires: none is lost.
-    for run in &runs {
-        assert_eq!(
-            run.status,
-            RunStatus::Success,
-            "run {} ended {} ({})\n{}",
-            run.id,
-            run.status,
-            end_message(&store, run.id).await,
-            second.log("daemon.log")
-        );
-    }
-    // The instance shows both replicas: the killed one dead, the new one alive.
-    let daemons = second
-        .run(&["daemons", "--json"])
-        .await
-        .assert_exit(0)
-        .json();
-    let states: Vec<&str> = daemons["daemons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["state"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["dead", "alive"], "{daemons:#}");
-    restarted.kill().await.unwrap();
-    db.drop_database().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_killed_mid_step_fails_its_run_within_10_s_and_keeps_its_logs() {
-    init();
-    let upstream = Upstream::start().await;
-    let db = TestDb::create().await;
-    let store = open(&db).await;
-    let orch = daemon_on(&db, 4);
-    let mut daemon = orch.spawn(&["daemon"], "daemon.log");
-    let id = queue(&store, 1, &upstream.url(Route::Slow)).await[0];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let run = loop {
-        let run = store.get_run(id).await.unwrap();
-        let in_step = counts(&store, id).await.contains_key("STEP_START");
-        if run.status == RunStatus::Started && run.worker.is_some() && in_step {
-            break run;
-        }
-        assert!(Instant::now() < deadline, "never started: {run:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let worker = run.worker.unwrap();
-    let pid = worker["pid"].as_u64().unwrap().to_string();
-    let killed = Instant::now();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-9", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let ended = all_ended(&store, &[id], Duration::from_secs(10)).await;
-    assert!(killed.elapsed() < Duration::from_secs(10));
-    assert_eq!(ended[0].status, RunStatus::Failure);
-    let message = end_message(&store, id).await;
-    assert!(
-        message.contains("killed by signal 9 (SIGKILL)"),
-        "{message}"
-    );
-    // What happened before the kill is kept: the step's start, and the worker's output file.
-    assert_eq!(counts(&store, id).await.get("STEP_START"), Some(&1));
-    let log = std::path::PathBuf::from(worker["log"].as_str().unwrap());
-    assert!(log.exists(), "{} is gone", log.display());
-    daemon.kill().await.unwrap();
-    db.drop_database().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daemon_recovers_when_all_its_database_connections_are_terminated() {
-    init();
-    let db = TestDb::create().await;
-    let store = open(&db).await;
-    let orch = daemon_on(&db, 4);
-    let mut daemon = orch.spawn(&["daemon"], "daemon.log");
-    let first = queue(&store, 1, &file_source()).await;
-    assert_all_success(
-        &all_ended(&store, &first, Duration::from_secs(30)).await,
-        &[&orch],
-    );
-    let mut admin = db.connect().await;
-    let terminated: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
-    )
-    .fetch_all(&mut admin)
-    .await
-    .unwrap();
-    assert!(
-        terminated.len() >= 2,
-        "the daemon's pool and listener: {terminated:?}"
-    );
-    // A new store: this test's own connections were terminated too.
-    let store = open(&db).await;
-    let second = queue(&store, 1, &file_source()).await;
-    assert_all_success(
-        &all_ended(&store, &second, Duration::from_secs(30)).await,
-        &[&orch],
-    );
-    assert!(daemon.try_wait().unwrap().is_none(), "the daemon exited");
-    daemon.kill().await.unwrap();
     db.drop_database().await;
 }
 

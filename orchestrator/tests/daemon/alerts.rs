@@ -23,8 +23,8 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::slack::{Reply, SECRET_PATH, SlackStandIn};
 use crate::support::both_backends;
+use orch_test_support::slack::{Reply, SECRET_PATH, SlackStandIn};
 
 both_backends!(
     a_failed_run_posts_the_seeds_message_once,
@@ -430,7 +430,7 @@ async fn a_burst_of_1000_failures_is_alerted_in_paced_digests_none_twice(
 }
 
 /// Every run of `runs` is in exactly one delivered message.
-fn assert_delivered_once(delivered: &[crate::slack::Received], runs: &[String]) {
+fn assert_delivered_once(delivered: &[orch_test_support::slack::Received], runs: &[String]) {
     let mut seen: HashMap<String, usize> = HashMap::new();
     for message in delivered {
         for id in message.run_ids() {

@@ -3,7 +3,7 @@
 //! each test runs on a fresh PostgreSQL database (`#[sqlx::test]`, needs `DATABASE_URL`) and on
 //! a fresh SQLite file, driven either by a chosen clock (`tick_once(now)`) or in real time with
 //! seconds-level schedules (`run(shutdown)`). `alerts` drives the sensor evaluator and the alert
-//! sender against a Slack stand-in HTTP server (`slack`) on both backends.
+//! sender against the Slack stand-in HTTP server (`orch_test_support::slack`) on both backends.
 //!
 //! Run with `eval "$(scripts/test-services.sh)"` then `cargo nextest run --workspace -E
 //! 'binary(daemon)'`.
@@ -11,7 +11,6 @@
 // A failing unwrap is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
-mod slack;
 mod support;
 
 mod alerts;

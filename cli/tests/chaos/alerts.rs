@@ -1,4 +1,5 @@
-//! Slack alerts through real `orch daemon` processes on PostgreSQL: a run of
+//! The alert outbox across a daemon kill and a Slack outage, through real `orch daemon`
+//! processes on the test's own PostgreSQL cluster: a run of
 //! `product_pipeline_job` fails, the daemon's failure sensor queues its alert, the Slack
 //! stand-in answers 503, and the daemon is killed (SIGKILL) while the alert waits for its retry.
 //! The next daemon delivers it, exactly once, and the CLI shows it delivered.
@@ -8,25 +9,25 @@ use std::time::{Duration, Instant};
 use orchestrator::domain::{AlertState, RunId};
 use orchestrator::storage::AlertFilter;
 
-use super::slack::{Reply, SlackStandIn};
+use orch_test_support::slack::{Reply, SlackStandIn};
+
 use super::support::*;
-use super::{daemon_on, open, queue};
+use super::{Cluster, queue};
 
 /// The webhook's secret path fragment, which must never reach a log.
 const SECRET: &str = "s3cr3tT0k3n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_killed_while_an_alert_waits_for_its_retry_delivers_it_once_after_restart() {
-    init();
     let slack = SlackStandIn::start().await;
     slack.script([Reply::status(503), Reply::status(503), Reply::status(503)]);
-    let db = TestDb::create().await;
-    let store = open(&db).await;
+    let cluster = Cluster::start().await;
+    let store = cluster.store.clone();
     let with_slack = |orch: Orch| {
         orch.env("ALERT_WEBHOOK_URL", slack.url())
             .env("ORCH_UI_URL", "http://orch.example")
     };
-    let first = with_slack(daemon_on(&db, 4));
+    let first = with_slack(cluster.orch(4));
     let mut daemon = first.spawn(&["daemon"], "daemon.log");
     let ids = queue(&store, 1, "file:///nonexistent/posts.json").await;
     let run: RunId = ids[0];
@@ -58,7 +59,7 @@ async fn a_daemon_killed_while_an_alert_waits_for_its_retry_delivers_it_once_aft
     let before_restart = slack.received().len();
     assert!(before_restart >= 1);
 
-    let second = with_slack(daemon_on(&db, 4));
+    let second = with_slack(cluster.orch(4));
     let mut restarted = second.spawn(&["daemon"], "daemon.log");
     slack
         .wait_for(Duration::from_secs(30), |r| {
@@ -109,5 +110,4 @@ async fn a_daemon_killed_while_an_alert_waits_for_its_retry_delivers_it_once_aft
         );
     }
     assert!(second.log("daemon.log").contains("/[redacted]"));
-    db.drop_database().await;
 }

@@ -4,6 +4,8 @@
 //! 429 with `Retry-After`, a slow answer). It records every request with its arrival time, so
 //! tests can check payloads, counts and pacing. Slack itself cannot be reached from tests; this
 //! keeps its answer codes and headers, which is all the sender looks at.
+// A test helper: a failed bind or a poisoned lock is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

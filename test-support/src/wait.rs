@@ -26,6 +26,16 @@ pub async fn run_status(
     runs.remove(0)
 }
 
+/// Waits until `check` holds for run `id` (its status, its worker, …); panics after `within`.
+pub async fn run_where(
+    store: &dyn RunStorage,
+    id: RunId,
+    within: Duration,
+    check: impl Fn(&Run) -> bool,
+) -> Run {
+    runs_where(store, &[id], within, check).await.remove(0)
+}
+
 /// Waits until run `id` has ended (SUCCESS, FAILURE or CANCELED); panics after `within`.
 pub async fn run_ended(store: &dyn RunStorage, id: RunId, within: Duration) -> Run {
     run_status(store, id, within, RunStatus::is_terminal).await

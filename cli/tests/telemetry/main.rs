@@ -17,7 +17,7 @@ mod otlp;
 mod traces;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use orchestrator::domain::{JobName, NewRun, Run, RunId};
 use orchestrator::storage::RunStorage;
@@ -41,19 +41,7 @@ async fn queue(store: &Arc<dyn RunStorage>, source: &str) -> RunId {
     store.create_run(&run).await.unwrap().id
 }
 
-/// Waits until the run has ended; panics after `within`.
+/// Waits until the run has ended; panics after `within` (test-support's wait).
 async fn ended(store: &Arc<dyn RunStorage>, id: RunId, within: Duration) -> Run {
-    let deadline = Instant::now() + within;
-    loop {
-        let run = store.get_run(id).await.unwrap();
-        if run.status.is_terminal() {
-            return run;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "run {id} did not end: {}",
-            run.status
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    orch_test_support::wait::run_ended(store.as_ref(), id, within).await
 }

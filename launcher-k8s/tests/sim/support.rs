@@ -114,15 +114,7 @@ impl Harness {
     }
 
     pub async fn wait_run(&self, run: &Run, within: Duration, check: impl Fn(&Run) -> bool) -> Run {
-        let deadline = Instant::now() + within;
-        loop {
-            let now = self.store.get_run(run.id).await.unwrap();
-            if check(&now) {
-                return now;
-            }
-            assert!(Instant::now() < deadline, "run never got there: {now:?}");
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        orch_test_support::wait::run_where(self.store.as_ref(), run.id, within, check).await
     }
 
     pub async fn ended(&self, run: &Run) -> Run {

@@ -76,15 +76,7 @@ async fn wait_for(
     within: Duration,
     check: impl Fn(&Run) -> bool,
 ) -> Run {
-    let deadline = Instant::now() + within;
-    loop {
-        let now = store.get_run(run).await.unwrap();
-        if check(&now) {
-            return now;
-        }
-        assert!(Instant::now() < deadline, "run never got there: {now:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    orch_test_support::wait::run_where(store, run, within, check).await
 }
 
 fn queued() -> NewRun {

@@ -62,17 +62,9 @@ impl Harness {
         self.store.create_run(&run).await.unwrap()
     }
 
-    /// Waits until `check` holds for the run, or fails after `within`.
+    /// Waits until `check` holds for the run, or fails after `within` (test-support's wait).
     async fn wait_for(&self, run: &Run, within: Duration, check: impl Fn(&Run) -> bool) -> Run {
-        let deadline = Instant::now() + within;
-        loop {
-            let now = self.store.get_run(run.id).await.unwrap();
-            if check(&now) {
-                return now;
-            }
-            assert!(Instant::now() < deadline, "run never got there: {now:?}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        orch_test_support::wait::run_where(self.store.as_ref(), run.id, within, check).await
     }
 
     async fn launched(&self, run: &Run) -> Run {

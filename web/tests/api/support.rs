@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use chrono::Utc;
 use orchestrator::definitions::{
     AssetDef, AssetOutput, Definitions, JobDef, ScheduleDef, SensorDef,
@@ -21,7 +21,6 @@ use orchestrator::domain::{
 use orchestrator::storage::{PgStore, RunStorage, SqliteStore, StoreOptions};
 use serde_json::{Map, Value, json};
 use sqlx::PgPool;
-use tower::ServiceExt;
 use web::AppState;
 
 /// For each `async fn name(app: TestApp)` of the calling module, generates `name::postgres` and
@@ -115,37 +114,7 @@ pub struct TestApp {
     pub router: Router,
 }
 
-/// What a request got back.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    #[track_caller]
-    pub fn assert_status(&self, status: StatusCode) -> &Self {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        self
-    }
-
-    /// Asserts a JSON error with `status`, whose message contains `needle`.
-    #[track_caller]
-    pub fn assert_error(&self, status: StatusCode, needle: &str) {
-        self.assert_status(status);
-        assert_eq!(self.body["status"], json!(status.as_u16()), "{}", self.body);
-        let message = self.body["error"].as_str().unwrap_or_default();
-        assert!(
-            message.contains(needle),
-            "expected {needle:?} in {message:?}"
-        );
-    }
-}
+pub use orch_test_support::http::Reply;
 
 impl TestApp {
     pub fn new(store: Arc<dyn RunStorage>) -> Self {
@@ -185,47 +154,15 @@ impl TestApp {
 
     /// GETs `uri` and returns the status, the content type and the body as text.
     pub async fn get_text(&self, uri: &str) -> (StatusCode, String, String) {
-        let request = Request::get(uri).body(Body::empty()).unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (
-            status,
-            content_type,
-            String::from_utf8(bytes.to_vec()).unwrap(),
-        )
+        orch_test_support::http::get_text(&self.router, uri).await
     }
 
     pub async fn request(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
-        };
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        orch_test_support::http::send(&self.router, request).await
     }
 
     pub async fn get(&self, uri: &str) -> Reply {
-        self.request(Request::get(uri).body(Body::empty()).unwrap())
-            .await
+        orch_test_support::http::get(&self.router, uri).await
     }
 
     /// POSTs `body` as JSON (or nothing).

@@ -7,5 +7,6 @@
 pub mod fault_proxy;
 pub mod http;
 pub mod pg_cluster;
+pub mod services;
 pub mod slack;
 pub mod wait;

@@ -2,9 +2,6 @@
 //! instances (two daemon replicas' pools on one database), the definitions under test, and
 //! small readers.
 
-#[path = "../common/backends.rs"]
-pub mod backends;
-
 use std::future::Future;
 use std::sync::Arc;
 
@@ -21,7 +18,7 @@ use sqlx::postgres::PgPoolOptions;
 /// pools on one fresh database, as two daemon replicas would have.
 macro_rules! both_backends {
     ($($name:ident),+ $(,)?) => {
-        $crate::support::backends::on_both_backends!(
+        orch_test_support::on_both_backends!(
             $crate::support::on_postgres,
             $crate::support::on_sqlite;
             $($name),+

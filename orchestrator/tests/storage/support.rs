@@ -5,9 +5,6 @@
 //! dropped after a passing test); SQLite tests get a fresh file in a temporary directory. Both
 //! stores are migrated by `RunStorage::migrate`, as `orch` does at start-up.
 
-#[path = "../common/backends.rs"]
-pub mod backends;
-
 use std::future::Future;
 use std::sync::Arc;
 
@@ -25,7 +22,7 @@ use tempfile::TempDir;
 /// `name::postgres` and `name::sqlite`.
 macro_rules! storage_tests {
     ($($name:ident),+ $(,)?) => {
-        $crate::support::backends::on_both_backends!(
+        orch_test_support::on_both_backends!(
             $crate::support::on_postgres,
             $crate::support::on_sqlite;
             $($name),+
@@ -39,7 +36,7 @@ pub(crate) use storage_tests;
 /// processes would have.
 macro_rules! two_store_tests {
     ($($name:ident),+ $(,)?) => {
-        $crate::support::backends::on_both_backends!(
+        orch_test_support::on_both_backends!(
             $crate::support::on_postgres_twice,
             $crate::support::on_sqlite_twice;
             $($name),+

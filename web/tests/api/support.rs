@@ -2,9 +2,6 @@
 //! `#[sqlx::test]`, or a SQLite file in a temporary directory), requests sent through it with
 //! `oneshot` (no network), and runs in chosen states.
 
-#[path = "../../../orchestrator/tests/common/backends.rs"]
-pub mod backends;
-
 use std::future::Future;
 use std::sync::Arc;
 
@@ -27,7 +24,7 @@ use web::AppState;
 /// `name::sqlite`.
 macro_rules! api_tests {
     ($($name:ident),+ $(,)?) => {
-        $crate::support::backends::on_both_backends!(
+        orch_test_support::on_both_backends!(
             $crate::support::on_postgres,
             $crate::support::on_sqlite;
             $($name),+

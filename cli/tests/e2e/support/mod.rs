@@ -34,7 +34,6 @@ use axum::routing::get;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use orchestrator::storage::{RunStorage, StoreOptions};
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tempfile::TempDir;
 use worker::object_store::{S3Settings, S3Store};
 
@@ -56,7 +55,6 @@ pub const SLOW_DELAY: Duration = Duration::from_secs(5);
 /// The longest one `orch` invocation may take before the test gives up on it.
 const ORCH_DEADLINE: Duration = Duration::from_secs(90);
 
-/// One crypto provider for the test process (ring), as `orch` itself installs at start-up.
 /// Whether process `pid` lives (and is not a zombie).
 pub fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
@@ -66,8 +64,9 @@ pub fn alive(pid: i32) -> bool {
     })
 }
 
+/// One crypto provider for the test process (ring), as `orch` itself installs at start-up.
 pub fn init() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    orch_test_support::services::init_crypto();
 }
 
 /// The sample posts, parsed (key order kept: serde_json's `preserve_order` is on).
@@ -75,8 +74,4 @@ pub fn sample_posts() -> Vec<Value> {
     serde_json::from_str(POSTS_JSON).expect("pipelines/samples/posts.json is a JSON array")
 }
 
-pub fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run `eval \"$(scripts/test-services.sh)\"` before the e2e tests")
-    })
-}
+pub use orch_test_support::services::required_env;

@@ -67,55 +67,7 @@ pub fn assert_summary(body: &[u8]) -> Value {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-/// A fresh database on the server of DATABASE_URL, for one test.
-#[derive(Debug)]
-pub struct TestDb {
-    pub url: String,
-    name: String,
-    admin_url: String,
-}
-
-impl TestDb {
-    pub async fn create() -> Self {
-        let admin_url = required_env("DATABASE_URL");
-        let name = format!("orch_e2e_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = PgConnection::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("connect to DATABASE_URL: {e}"));
-        sqlx::query(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        let _ = conn.close().await;
-        let mut url = url::Url::parse(&admin_url).expect("DATABASE_URL is a URL");
-        url.set_path(&name);
-        Self {
-            url: url.to_string(),
-            name,
-            admin_url,
-        }
-    }
-
-    pub async fn connect(&self) -> PgConnection {
-        PgConnection::connect(&self.url)
-            .await
-            .unwrap_or_else(|e| panic!("connect to {}: {e}", self.name))
-    }
-
-    /// Drops the database; called at the end of a passing test (a failing one keeps it).
-    pub async fn drop_database(self) {
-        let mut conn = PgConnection::connect(&self.admin_url)
-            .await
-            .expect("connect to DATABASE_URL");
-        sqlx::query(AssertSqlSafe(format!(
-            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
-            self.name
-        )))
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", self.name));
-    }
-}
+pub use orch_test_support::services::TestDb;
 
 // ---------------------------------------------------------------------------------------------
 // S3

@@ -7,6 +7,7 @@
 pub mod fault_proxy;
 pub mod http;
 pub mod pg_cluster;
+pub mod runs;
 pub mod services;
 pub mod slack;
 pub mod wait;

@@ -30,9 +30,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use orch_test_support::pg_cluster::PgCluster;
-use orchestrator::domain::{EventKind, EventRecord, JobName, NewRun, Run, RunId, RunStatus};
+use orchestrator::domain::{EventKind, EventRecord, Run, RunId, RunStatus};
 use orchestrator::storage::{self, RunStorage, StoreOptions};
-use serde_json::json;
 use support::*;
 
 /// The sample posts, read from a file: runs of `product_pipeline_job` that take well under a
@@ -95,16 +94,7 @@ async fn open(url: &str) -> Arc<dyn RunStorage> {
 
 /// Queues `n` runs of the job reading `source`.
 async fn queue(store: &Arc<dyn RunStorage>, n: usize, source: &str) -> Vec<RunId> {
-    let mut ids = Vec::with_capacity(n);
-    for _ in 0..n {
-        let run = NewRun::queued(
-            JobName::parse(JOB).unwrap(),
-            json!({ "source_url": source }),
-            Default::default(),
-        );
-        ids.push(store.create_run(&run).await.unwrap().id);
-    }
-    ids
+    queue_runs(store, n, source).await
 }
 
 /// Every event of a run, oldest first.
@@ -114,19 +104,7 @@ async fn events(store: &Arc<dyn RunStorage>, id: RunId) -> Vec<EventRecord> {
         .unwrap()
 }
 
-/// The message of a run's RUN_FAILURE or RUN_CANCELED.
-fn end_message(events: &[EventRecord]) -> String {
-    events
-        .iter()
-        .rev()
-        .find_map(|e| match &e.kind {
-            EventKind::RunFailure { message } | EventKind::RunCanceled { message } => {
-                message.clone()
-            }
-            _ => None,
-        })
-        .unwrap_or_default()
-}
+use orch_test_support::runs::end_message;
 
 /// The invariants every scenario ends with: every run of `ids` ended within `within`; each
 /// SUCCESS but those in `failed_on_purpose` (whose failure the test caused); one `RUN_START`

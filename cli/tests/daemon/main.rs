@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use orchestrator::domain::{EventKind, JobName, NewRun, Run, RunId, RunStatus};
+use orchestrator::domain::{EventKind, Run, RunId, RunStatus};
 use orchestrator::storage::{self, RunStorage, StoreOptions};
 use serde_json::json;
 use support::*;
@@ -47,16 +47,7 @@ fn daemon_on(db: &TestDb, max_concurrent: u32) -> Orch {
 }
 
 async fn queue(store: &Arc<dyn RunStorage>, n: usize, source: &str) -> Vec<RunId> {
-    let mut ids = Vec::with_capacity(n);
-    for _ in 0..n {
-        let run = NewRun::queued(
-            JobName::parse(JOB).unwrap(),
-            json!({ "source_url": source }),
-            Default::default(),
-        );
-        ids.push(store.create_run(&run).await.unwrap().id);
-    }
-    ids
+    queue_runs(store, n, source).await
 }
 
 /// Waits until every run is finished (test-support's one wait); panics with the stragglers.

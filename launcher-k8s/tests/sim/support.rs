@@ -10,7 +10,7 @@ use launcher_k8s::{
 };
 use orchestrator::daemon::{Daemon, DaemonOptions};
 use orchestrator::definitions::{AssetDef, AssetOutput, Definitions, JobDef};
-use orchestrator::domain::{EventKind, JobName, NewRun, Run, TagKey};
+use orchestrator::domain::{JobName, NewRun, Run, TagKey};
 use orchestrator::storage::{RunStorage, SqliteStore, StoreOptions};
 use serde_json::{Map, Value, json};
 use tempfile::TempDir;
@@ -156,16 +156,7 @@ impl Harness {
     /// The message of the run's RUN_FAILURE or RUN_CANCELED event.
     pub async fn end_message(&self, run: &Run) -> String {
         let events = self.store.list_events(run.id, None, 0).await.unwrap();
-        events
-            .iter()
-            .rev()
-            .find_map(|e| match &e.kind {
-                EventKind::RunFailure { message } | EventKind::RunCanceled { message } => {
-                    message.clone()
-                }
-                _ => None,
-            })
-            .unwrap_or_default()
+        orch_test_support::runs::end_message(&events)
     }
 }
 

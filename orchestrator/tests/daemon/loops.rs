@@ -88,16 +88,7 @@ impl Harness {
 
     async fn last_message(&self, run: &Run) -> String {
         let events = self.store.list_events(run.id, None, 0).await.unwrap();
-        events
-            .iter()
-            .rev()
-            .find_map(|e| match &e.kind {
-                EventKind::RunFailure { message } | EventKind::RunCanceled { message } => {
-                    message.clone()
-                }
-                _ => None,
-            })
-            .unwrap_or_default()
+        orch_test_support::runs::end_message(&events)
     }
 }
 

@@ -69,6 +69,26 @@ pub fn assert_summary(body: &[u8]) -> Value {
 
 pub use orch_test_support::services::TestDb;
 
+/// Queues `n` runs of [`JOB`] reading `source` straight into `store`, as `orch launch` would.
+// The daemon and chaos suites (which include this module) queue this way; e2e goes through the CLI.
+#[allow(dead_code)]
+pub async fn queue_runs(
+    store: &Arc<dyn RunStorage>,
+    n: usize,
+    source: &str,
+) -> Vec<orchestrator::domain::RunId> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let run = orchestrator::domain::NewRun::queued(
+            orchestrator::domain::JobName::parse(JOB).expect("the job's name"),
+            serde_json::json!({ "source_url": source }),
+            Default::default(),
+        );
+        ids.push(store.create_run(&run).await.expect("create a run").id);
+    }
+    ids
+}
+
 // ---------------------------------------------------------------------------------------------
 // S3
 

@@ -21,6 +21,7 @@ mod jobfiles;
 mod kubernetes;
 mod limits;
 mod listing;
+mod openapi;
 mod partitions;
 mod pipeline;
 mod products;

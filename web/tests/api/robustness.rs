@@ -12,6 +12,7 @@ api_tests!(
     unknown_paths_and_methods_are_json_errors,
     injection_looking_filters_are_harmless,
     oversized_body_is_413,
+    a_panicking_handler_is_a_500_not_a_dropped_connection,
 );
 
 async fn health_checks_answer(app: TestApp) {
@@ -137,4 +138,25 @@ async fn readiness_follows_the_store(pool: sqlx::PgPool) {
         .await
         .assert_error(StatusCode::SERVICE_UNAVAILABLE, "does not answer");
     app.get("/healthz").await.assert_status(StatusCode::OK);
+}
+
+async fn a_panicking_handler_is_a_500_not_a_dropped_connection(app: TestApp) {
+    let boom = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            if true {
+                panic!("a bug in a handler");
+            }
+        }),
+    );
+    let state = web::AppState::new(
+        app.store.clone(),
+        crate::support::definitions(),
+        crate::support::schedules(),
+    );
+    let router = web::router_with_extensions(state, web::AuthPolicy::default(), boom.into());
+    let app = TestApp { router, ..app };
+    let reply = app.get("/api/v1/boom").await;
+    reply.assert_error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
+    assert!(reply.headers.contains_key("x-request-id"));
 }

@@ -23,16 +23,16 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only runs in this status (any case).
-    #[param(schema_with = schemas::run_status)]
+    #[param(schema_with = schemas::run_status_filter)]
     pub(crate) status: Option<String>,
     /// Only runs of this job.
-    #[param(pattern = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$")]
+    #[param(schema_with = schemas::name_filter)]
     pub(crate) job: Option<String>,
     /// Only runs with this tag: `KEY=VALUE`.
-    #[param(pattern = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}=")]
+    #[param(schema_with = schemas::tag_filter)]
     pub(crate) tag: Option<String>,
     /// The `next` cursor of the previous page (a run id).
-    #[param(format = "uuid")]
+    #[param(schema_with = schemas::run_id_filter)]
     pub(crate) before: Option<String>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 500)]

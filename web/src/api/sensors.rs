@@ -141,12 +141,12 @@ pub async fn ticks(
 #[into_params(parameter_in = Query)]
 pub struct AlertsQuery {
     /// Only alerts in this delivery state.
-    #[param(schema_with = schemas::alert_state)]
+    #[param(schema_with = schemas::alert_state_filter)]
     state: Option<String>,
     /// Only alerts of this sensor.
     sensor: Option<String>,
     /// Only alerts about this run.
-    #[param(format = "uuid")]
+    #[param(schema_with = schemas::run_id_filter)]
     run: Option<String>,
     /// Alerts with ids below this (the `next` of the previous page).
     before: Option<i64>,

@@ -4,7 +4,9 @@
 //! `#[schema(schema_with = ...)]` on the DTOs and `#[param(...)]`/`params(...)` on handlers.
 
 use orchestrator::domain::{AlertState, RunStatus};
-use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
 
 /// What `JobName::parse`, `AssetKey::parse`, `TagKey::parse` and the other names of
 /// `orchestrator::domain::ids` accept (`is_valid_name` there), as an ECMA-262 pattern.
@@ -14,6 +16,54 @@ fn strings(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values))
+}
+
+/// `schema`, or the empty string: a query filter that is absent or empty (`?status=`, as an
+/// HTML form sends an unset field) is "not given" (`api::given`).
+fn or_empty(schema: impl Into<Schema>) -> Schema {
+    let empty = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(0));
+    OneOfBuilder::new()
+        .item(schema.into())
+        .item(empty)
+        .build()
+        .into()
+}
+
+/// A run status filter: any case, empty for none.
+pub fn run_status_filter() -> Schema {
+    or_empty(strings(RunStatus::ALL.map(RunStatus::as_str)))
+}
+
+/// An alert state filter: empty for none.
+pub fn alert_state_filter() -> Schema {
+    or_empty(strings(AlertState::ALL.map(AlertState::as_str)))
+}
+
+/// A run id filter or cursor: empty for none.
+pub fn run_id_filter() -> Schema {
+    or_empty(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("uuid".to_owned()))),
+    )
+}
+
+/// A name filter (`job=`): empty for none.
+pub fn name_filter() -> Schema {
+    or_empty(name())
+}
+
+/// A tag filter, `KEY=VALUE` with a tag key: empty for none.
+pub fn tag_filter() -> Schema {
+    let key = NAME_PATTERN.trim_end_matches('$');
+    or_empty(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("{key}=")))
+            .description(Some("KEY=VALUE")),
+    )
 }
 
 /// A run status (`RunStatus::ALL`).

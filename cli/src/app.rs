@@ -107,8 +107,8 @@ pub async fn compiled_definitions(settings: &Settings) -> Result<Definitions, Cl
         })
 }
 
-/// The extension's routes under `/api/v1` (none for most builds).
-pub async fn api_routes(settings: &Settings) -> Result<axum::Router, CliError> {
+/// The extension's routes under `/api/v1`, with their documentation (none for most builds).
+pub async fn api_routes(settings: &Settings) -> Result<orch_extension::ApiRoutes, CliError> {
     let stores = object_stores(settings);
     settings
         .extension

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use orch_extension::{Context, Extension, ExtensionError, ObjectStores};
+use orch_extension::{ApiRoutes, Context, Extension, ExtensionError, ObjectStores};
 use orchestrator::definitions::Definitions;
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -25,7 +25,7 @@ trait Hooks: Send + Sync {
         &'a self,
         orch_home: &'a Path,
         stores: &'a ObjectStores,
-    ) -> BoxFuture<'a, Result<axum::Router, ExtensionError>>;
+    ) -> BoxFuture<'a, Result<ApiRoutes, ExtensionError>>;
 }
 
 /// An extension with its settings.
@@ -54,7 +54,7 @@ impl<E: Extension> Hooks for Bound<E> {
         &'a self,
         orch_home: &'a Path,
         stores: &'a ObjectStores,
-    ) -> BoxFuture<'a, Result<axum::Router, ExtensionError>> {
+    ) -> BoxFuture<'a, Result<ApiRoutes, ExtensionError>> {
         Box::pin(async move {
             let cx = Context {
                 settings: &self.settings,
@@ -107,7 +107,7 @@ impl BoundExtension {
         &self,
         orch_home: &Path,
         stores: &ObjectStores,
-    ) -> Result<axum::Router, ExtensionError> {
+    ) -> Result<ApiRoutes, ExtensionError> {
         self.hooks()?.api_routes(orch_home, stores).await
     }
 }

@@ -155,6 +155,8 @@ enum Command<C: Subcommand> {
     Web(commands::web::WebArgs),
     /// Apply pending database migrations (they also apply on every start).
     Migrate,
+    /// Print the OpenAPI 3.1 document of the JSON API (orch's routes and this build's own).
+    Openapi,
     /// Execute one STARTING run: what a launcher starts. Exits 0 when the run succeeds.
     Worker {
         /// The run to execute.
@@ -336,6 +338,7 @@ async fn dispatch<E: Extension>(
         }
         Command::Web(args) => commands::web::web(settings, args).await,
         Command::Migrate => commands::migrate::migrate(settings).await,
+        Command::Openapi => commands::openapi::print(settings).await,
         Command::Worker { run_id } => commands::worker::worker(settings, run_id).await,
     }
 }

@@ -10,7 +10,8 @@
 //! - subcommands of its own (`Extension::Command`, a `clap::Subcommand`, beside `run`, `web`,
 //!   …), executed by [`Extension::run_command`];
 //! - JSON API routes (`Extension::api_routes`), served under `/api/v1` by `orch web` and
-//!   `orch dev` behind the same layers and authentication as orch's own API.
+//!   `orch dev` behind the same layers and authentication as orch's own API, and documented in
+//!   its OpenAPI document (`/api/v1/openapi.json`, `orch openapi`).
 //!
 //! This crate sits below both the `orch` library and the seed pipelines, so the stock binary
 //! can be `orch` + `pipelines` without a dependency cycle; users reach it as `orch::extension`.
@@ -30,6 +31,9 @@ use orchestrator::definitions::Definitions;
 pub use context::{Context, ObjectStores, S3Connection};
 pub use error::ExtensionError;
 pub use none::{NoCommand, NoSettings};
+
+/// An extension's API routes with their OpenAPI documentation (see [`Extension::api_routes`]).
+pub type ApiRoutes = utoipa_axum::router::OpenApiRouter;
 
 /// What a crate adds to orch. Every method gets the extension's own settings, parsed from the
 /// command line and the environment, through [`Context::settings`].
@@ -52,14 +56,18 @@ pub trait Extension: Send + Sync + 'static {
 
     /// Routes served under `/api/v1` beside orch's own (paths relative to it, e.g.
     /// `/products`), inside the same layers (request ids, timeout, body limit) and behind the
-    /// same bearer-token check. A route that collides with orch's panics at start. None by
-    /// default.
+    /// same bearer-token check, with their documentation: give each handler a
+    /// `#[utoipa::path(...)]` (method, path, parameters, every status it answers, response
+    /// schemas) and register it with `utoipa_axum::routes!` on an [`ApiRoutes`]
+    /// (`OpenApiRouter::default().routes(routes!(list)).with_state(state)`), and it is in orch's
+    /// OpenAPI document too. The layers' own answers (401, 403, 408, 429) are added for you. A route
+    /// that collides with orch's panics at start. None by default.
     fn api_routes(
         &self,
         cx: &Context<'_, Self::Settings>,
-    ) -> impl Future<Output = Result<axum::Router, ExtensionError>> + Send {
+    ) -> impl Future<Output = Result<ApiRoutes, ExtensionError>> + Send {
         let _ = cx;
-        async { Ok(axum::Router::new()) }
+        async { Ok(ApiRoutes::default()) }
     }
 
     /// Runs one of the extension's subcommands; its exit code is the process's. The default

@@ -5,22 +5,27 @@ use chrono::{DateTime, Utc};
 use orchestrator::daemon::LeaseTiming;
 use orchestrator::domain::DaemonInfo;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::json::timestamp;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DaemonJson {
     pub id: String,
     pub host: String,
     pub pid: u32,
+    #[schema(format = DateTime)]
     pub started_at: String,
+    #[schema(format = DateTime)]
     pub heartbeat_at: String,
     /// How old its last heartbeat is, at the time of the answer.
     pub heartbeat_age_ms: i64,
     /// `alive` while its lease holds (heartbeat within the lease), else `dead`: its claims are
     /// taken over by a live replica.
+    #[schema(schema_with = crate::openapi::schemas::daemon_state)]
     pub state: &'static str,
     pub last_action: Option<String>,
+    #[schema(format = DateTime)]
     pub last_action_at: Option<String>,
 }
 

@@ -72,9 +72,11 @@ impl ApiError {
 }
 
 /// The JSON body of an error.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorJson {
+    /// What went wrong, and on what.
     pub error: String,
+    /// The HTTP status, repeated.
     pub status: u16,
 }
 

@@ -29,8 +29,8 @@ where
     }
 }
 
-/// An optional JSON body: an empty body is `T::default()`; otherwise it must be sent as
-/// `application/json` (which also keeps plain HTML forms of other sites from posting here) and
+/// An optional JSON body: an empty body, or `null`, is `T::default()`; otherwise it must be sent
+/// as `application/json` (which also keeps plain HTML forms of other sites from posting here) and
 /// parse as `T`.
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub T);
@@ -70,8 +70,9 @@ where
                 "the request body must be JSON sent with Content-Type: application/json".into(),
             ));
         }
-        serde_json::from_slice(&bytes)
-            .map(Self)
+        // `null` is "no body" too: the OpenAPI document's optional body is `T` or `null`.
+        serde_json::from_slice::<Option<T>>(&bytes)
+            .map(|body| Self(body.unwrap_or_default()))
             .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))
     }
 }

@@ -1,28 +1,43 @@
 //! The JSON shapes orch speaks: serializable counterparts of the domain types, so the domain
 //! stays free of wire formats. The API (`/api/v1`) and the CLI's `--json` output share them, so a
-//! run or an event looks the same whichever way it is read.
+//! run or an event looks the same whichever way it is read. Each derives `ToSchema`: its schema in
+//! the OpenAPI document (`openapi.rs`) is generated from the very type that is serialized.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use orchestrator::definitions::{JobDef, ScheduleDef};
 use orchestrator::domain::{EventRecord, Materialization, Run, ScheduleState, ScheduleTick};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
-#[derive(Debug, Serialize)]
+use crate::openapi::schemas;
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RunJson {
+    #[schema(format = "uuid")]
     pub id: String,
     pub job: String,
+    #[schema(schema_with = schemas::run_status)]
     pub status: String,
+    /// The run config the worker gets (the job's defaults overlaid with the launch's).
+    #[schema(value_type = Object)]
     pub config: Value,
     pub tags: std::collections::BTreeMap<String, String>,
+    /// The run this one re-executes.
+    #[schema(format = "uuid")]
     pub parent_run_id: Option<String>,
     pub step_selection: Option<Vec<String>>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub started_at: Option<String>,
+    #[schema(format = DateTime)]
     pub ended_at: Option<String>,
     pub duration_ms: Option<i64>,
+    #[schema(format = DateTime)]
     pub heartbeat_at: Option<String>,
     /// The launcher's handle on the worker (e.g. `{"kind": "local", "pid": …, "log": …}`).
+    #[schema(value_type = Option<Object>)]
     pub worker: Option<Value>,
     /// How many of the run's asset checks failed.
     pub checks_failed: u32,
@@ -35,7 +50,7 @@ pub struct RunJson {
     pub partition_range: Option<PartitionRangeJson>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PartitionRangeJson {
     pub start: String,
     pub end: String,
@@ -75,13 +90,16 @@ impl From<&Run> for RunJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventJson {
     pub id: i64,
+    #[schema(format = DateTime)]
     pub timestamp: String,
     pub step: Option<String>,
-    /// The event payload, `type` included.
+    /// The event payload: its `type` (e.g. `RUN_START`, `STEP_SUCCESS`, `ASSET_MATERIALIZATION`)
+    /// and the fields of that type.
     #[serde(flatten)]
+    #[schema(schema_with = schemas::event_payload)]
     pub event: Value,
 }
 
@@ -96,22 +114,23 @@ impl From<&EventRecord> for EventJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RunWithEventsJson {
     #[serde(flatten)]
     pub run: RunJson,
     pub events: Vec<EventJson>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct JobJson {
     pub name: String,
     pub description: String,
     pub assets: Vec<AssetJson>,
+    #[schema(value_type = Object)]
     pub default_config: Value,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AssetJson {
     pub key: String,
     pub upstream: Vec<String>,
@@ -139,7 +158,7 @@ impl From<&JobDef> for JobJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ScheduleJson {
     pub name: String,
     pub job: String,
@@ -148,10 +167,13 @@ pub struct ScheduleJson {
     /// On or off now: the stored switch, else the definition's default.
     pub enabled: bool,
     /// `switched` (someone ran `orch schedules on|off`) or `default`.
+    #[schema(schema_with = schemas::switch_state)]
     pub state: &'static str,
     pub catch_up: &'static str,
     /// The next tick if the schedule is on.
+    #[schema(format = DateTime)]
     pub next_tick: Option<String>,
+    #[schema(value_type = Object)]
     pub config: Value,
     pub tags: std::collections::BTreeMap<String, String>,
 }
@@ -180,7 +202,7 @@ impl ScheduleJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TickJson {
     pub tick_time: String,
     pub status: String,
@@ -215,12 +237,15 @@ impl ScheduleJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MaterializationJson {
     pub asset_key: String,
+    #[schema(format = "uuid")]
     pub run_id: String,
     pub event_id: i64,
+    #[schema(format = DateTime)]
     pub timestamp: String,
+    #[schema(value_type = Object)]
     pub metadata: Value,
 }
 
@@ -237,11 +262,12 @@ impl From<&Materialization> for MaterializationJson {
 }
 
 /// One asset's health, as `orch assets health --json` and `GET /api/v1/asset-health` list it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AssetHealthJson {
     pub job: String,
     pub key: String,
     /// `healthy`, `warning`, `degraded` or `unknown`.
+    #[schema(schema_with = schemas::health)]
     pub health: &'static str,
     pub reasons: Vec<String>,
 }

@@ -1,6 +1,7 @@
 //! The middleware every response goes through: a request id (`x-request-id`, kept if the client
-//! sent one) on the request, its log span and the response; a request timeout; a body limit; and
-//! security headers. Applied once around the whole router, so pages added beside the API get
+//! sent one) on the request, its log span and the response; a request timeout; a body limit;
+//! security headers; and a handler that panics answered 500 (the panic is logged) instead of a
+//! dropped connection. Applied once around the whole router, so pages added beside the API get
 //! them too.
 
 use std::time::Duration;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
+use axum::response::IntoResponse;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -39,6 +42,12 @@ impl MakeRequestId for TimeOrderedId {
 /// the id is set first, so the trace span and the response carry it.
 pub fn apply<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router
+        // Innermost: a panic is a bug, but the client still gets an answer, with the headers
+        // and request id below, and the panic message stays in the log (the panic hook).
+        .layer(CatchPanicLayer::custom(|_panic| {
+            crate::error::ApiError::Internal("a request handler panicked".to_owned())
+                .into_response()
+        }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -2,7 +2,8 @@
 //! the job definitions and `orchestrator::run_control`, and their results into JSON or HTML.
 //!
 //! [`router`] builds the whole application: `/healthz`, `/readyz`, `/metrics` (Prometheus,
-//! `metrics.rs`) and the JSON API under `/api/v1` (see the README's "JSON API"), wrapped in the
+//! `metrics.rs`) and the JSON API under `/api/v1` (see the README's "JSON API"; its OpenAPI
+//! document, generated from the handlers, is `openapi/` and `/api/v1/openapi.json`), wrapped in the
 //! layers of `layers.rs` (request ids, timeout, body limit, security headers) and the optional
 //! bearer-token check of `auth.rs` ([`router_with_auth`]), all behind the cross-site refusal of
 //! `origin.rs`. The web UI's HTML pages (`ui/`) sit
@@ -18,6 +19,7 @@ mod health;
 pub mod json;
 mod layers;
 mod metrics;
+pub mod openapi;
 mod origin;
 pub mod sensor_json;
 mod starting;
@@ -27,6 +29,7 @@ mod ui;
 
 use axum::Router;
 use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use api::{DEFAULT_PAGE, MAX_PAGE, page_size};
 pub use auth::{AuthPolicy, AuthToken};
@@ -49,13 +52,20 @@ pub fn router(state: AppState) -> Router {
 /// The API checks the bearer token (`auth.rs`); the pages check the session cookie and CSRF
 /// tokens (`ui/guard.rs`). Each middleware leaves the other's paths alone.
 pub fn router_with_auth(state: AppState, auth: AuthPolicy) -> Router {
-    router_with_extensions(state, auth, Router::new())
+    router_with_extensions(state, auth, OpenApiRouter::default())
 }
 
-/// [`router_with_auth`] with `api`, an extension's routes, served under `/api/v1` beside the
-/// API's own (behind the same layers and token check). A path that collides with one of the
-/// API's panics here, at start.
-pub fn router_with_extensions(state: AppState, auth: AuthPolicy, api: Router) -> Router {
+/// The OpenAPI document of the API with `api`, an extension's documented routes: what
+/// [`router_with_extensions`] serves at `/api/v1/openapi.json`, without a server (`orch openapi`).
+pub fn openapi_document(api: OpenApiRouter) -> utoipa::openapi::OpenApi {
+    api::router(api).1
+}
+
+/// [`router_with_auth`] with `api`, an extension's routes with their documentation (handlers
+/// with `#[utoipa::path]`, registered with `utoipa_axum::routes!`), served under `/api/v1`
+/// beside the API's own (behind the same layers and token check) and listed in its OpenAPI
+/// document. A path that collides with one of the API's panics here, at start.
+pub fn router_with_extensions(state: AppState, auth: AuthPolicy, api: OpenApiRouter) -> Router {
     // Only fails if the OS cannot give random bytes, which nothing here could work without.
     let throttle = throttle::Throttle::new(auth.login_limits);
     let browser = ui::BrowserAuth::new(auth.clone(), throttle.clone())
@@ -69,7 +79,7 @@ pub fn router_with_extensions(state: AppState, auth: AuthPolicy, api: Router) ->
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(metrics::web_metrics))
-        .nest("/api/v1", api::router(api))
+        .nest(openapi::API_PREFIX, api::router(api).0)
         .merge(ui::router(browser.clone()))
         .fallback(ui::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)

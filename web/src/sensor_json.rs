@@ -5,20 +5,24 @@
 use orchestrator::definitions::SensorDef;
 use orchestrator::domain::{Alert, SensorState, SensorTick};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::json::timestamp;
+use crate::openapi::schemas;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SensorJson {
     pub name: String,
     pub description: String,
     /// The terminal statuses it fires on.
+    #[schema(schema_with = schemas::run_statuses)]
     pub statuses: Vec<String>,
     /// The jobs it watches; empty means every job.
     pub jobs: Vec<String>,
     /// On or off now: the stored switch, else the definition's default.
     pub enabled: bool,
     /// `switched` (someone ran `orch sensors on|off`) or `default`.
+    #[schema(schema_with = schemas::switch_state)]
     pub state: &'static str,
 }
 
@@ -48,11 +52,13 @@ impl SensorJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SensorTickJson {
     pub id: i64,
+    #[schema(format = DateTime)]
     pub tick_time: String,
     /// SUCCESS (runs matched: an alert each) or SKIPPED (none matched).
+    #[schema(schema_with = schemas::sensor_tick_status)]
     pub status: &'static str,
     /// Status changes evaluated.
     pub evaluated: u32,
@@ -71,23 +77,30 @@ impl From<&SensorTick> for SensorTickJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AlertJson {
     pub id: i64,
     pub sensor: String,
+    #[schema(format = "uuid")]
     pub run_id: String,
     pub job: String,
+    #[schema(schema_with = schemas::run_status)]
     pub run_status: String,
+    #[schema(format = DateTime)]
     pub ended_at: String,
     pub step: Option<String>,
     pub error: Option<String>,
     /// PENDING, SENDING, DELIVERED, FAILED or UNCERTAIN.
+    #[schema(schema_with = schemas::alert_state)]
     pub state: &'static str,
     pub attempts: u32,
+    #[schema(format = DateTime)]
     pub next_attempt_at: String,
     /// Why the last attempt did not deliver it.
     pub last_error: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub delivered_at: Option<String>,
 }
 

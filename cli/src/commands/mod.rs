@@ -8,6 +8,7 @@ pub mod jobs;
 pub mod launch;
 pub mod logs;
 pub mod migrate;
+pub mod openapi;
 pub mod prune;
 pub mod reexecute;
 pub mod run;

@@ -3,7 +3,8 @@
 //! local files); failures of every input the job depends on; retries; `orch runs list` and
 //! `orch jobs list`; `orch schedules` and `orch.toml`; `orch worker` with its heartbeat and
 //! cancellation; `orch runs cancel`, `reexecute` and `prune`; `orch web` serving the JSON API; the UI in headless Chromium (`browser`);
-//! job files (`jobfiles`): `orch jobs validate`, loading at start, shell command assets.
+//! job files (`jobfiles`): `orch jobs validate`, loading at start, shell command assets; the
+//! OpenAPI document (`openapi`) and schemathesis fuzzing the API of `orch dev` (`schemathesis`).
 //!
 //! Needs the test services: `eval "$(scripts/test-services.sh)"`, then
 //! `cargo test -p orch --test e2e`.
@@ -21,11 +22,13 @@ mod jobfiles;
 mod kubernetes;
 mod limits;
 mod listing;
+mod openapi;
 mod partitions;
 mod pipeline;
 mod products;
 mod reload;
 mod schedules;
+mod schemathesis;
 mod secrets;
 mod selection;
 mod support;

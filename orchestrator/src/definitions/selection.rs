@@ -136,9 +136,11 @@ fn parse_clause(clause: &str) -> Result<SelectionClause, SelectionError> {
     let name_start = clause
         .find(|c: char| c != '+' && c != '*')
         .ok_or_else(syntax)?;
+    // The end of the last such character: it may be several bytes long (`Z¥m¿`).
     let name_end = clause
-        .rfind(|c: char| c != '+' && c != '*')
-        .map(|i| i + 1)
+        .char_indices()
+        .rfind(|(_, c)| *c != '+' && *c != '*')
+        .map(|(i, c)| i + c.len_utf8())
         .ok_or_else(syntax)?;
     let (prefix, rest) = clause.split_at(name_start);
     let (name, suffix) = rest.split_at(name_end - name_start);
@@ -255,6 +257,9 @@ mod tests {
         assert!(parse("+*a").contains("'+*a' is not valid"));
         assert!(parse("a+b").contains("'a+b' is not valid"));
         assert!(parse("++").contains("'++' is not valid"));
+        // Found by schemathesis: a name ending in a multi-byte character panicked.
+        assert!(parse("Z¥m¿").contains("'Z¥m¿' is not valid"));
+        assert!(parse("+\u{80}+").contains("is not valid"));
         let unknown = AssetSelection::parse("a, nope+, zip")
             .expect("parses")
             .resolve(&graph())

@@ -120,7 +120,7 @@ impl Extension for Seeds {
     async fn api_routes(
         &self,
         cx: &Context<'_, SeedSettings>,
-    ) -> Result<axum::Router, ExtensionError> {
+    ) -> Result<orch_extension::ApiRoutes, ExtensionError> {
         let products = Products::new(weather_objects(cx).await, cx.settings.products_cache_ttl);
         Ok(products::api::routes(Arc::new(products)))
     }

@@ -278,3 +278,24 @@ async fn cache_hits_and_misses_reach_the_metrics_recorder() {
     );
     assert!(counters.value(&miss) >= 1, "misses counted");
 }
+
+/// The products routes are in the OpenAPI document the server serves, no more and no less.
+#[tokio::test]
+async fn the_products_routes_are_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects: Arc<dyn ObjectStore> = Arc::new(LocalStore::new(dir.path()));
+    let (app, _) = app_with(objects, Duration::ZERO).await;
+    let reply = app.get("/api/v1/openapi.json").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let drift =
+        orch_test_support::api_drift::drift(&format!("{:?}", app.router), "/api/v1", &reply.body)
+            .unwrap();
+    assert!(drift.is_empty(), "router and document differ: {drift:#?}");
+    for path in [
+        "/api/v1/products",
+        "/api/v1/products/latest",
+        "/api/v1/products/{key}",
+    ] {
+        assert!(reply.body["paths"][path]["get"].is_object(), "{path}");
+    }
+}

@@ -4,54 +4,106 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use orchestrator::domain::AssetKey;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::page_size;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorJson};
 use crate::extract::ApiQuery;
 use crate::json::{AssetHealthJson, MaterializationJson};
 use crate::state::AppState;
 
-/// `GET /assets`: `{"assets": [{"key", "latest"}]}`, by key.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let assets: Vec<Value> = state
+/// The catalog: every materialized asset, by key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssetsList {
+    pub assets: Vec<AssetSummary>,
+}
+
+/// An asset with its latest materialization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssetSummary {
+    pub key: String,
+    pub latest: MaterializationJson,
+}
+
+/// The asset catalog: every materialized asset with its latest materialization, by key.
+#[utoipa::path(get, path = "/assets", operation_id = "list_assets", tag = "assets",
+    responses(
+        (status = 200, description = "The catalog", body = AssetsList),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<AssetsList>, ApiError> {
+    let assets: Vec<AssetSummary> = state
         .store
         .list_assets()
         .await?
         .iter()
-        .map(
-            |a| json!({ "key": a.key.to_string(), "latest": MaterializationJson::from(&a.latest) }),
-        )
+        .map(|a| AssetSummary {
+            key: a.key.to_string(),
+            latest: MaterializationJson::from(&a.latest),
+        })
         .collect();
-    Ok(Json(json!({ "assets": assets })))
+    Ok(Json(AssetsList { assets }))
 }
 
-/// `GET /asset-health`: `{"assets": [{"job", "key", "health", "reasons"}]}`, every asset of
-/// every job with the worst of its latest materialization, checks and freshness.
-pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Every asset of every job with its health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssetHealthList {
+    pub assets: Vec<AssetHealthJson>,
+}
+
+/// Every asset of every job with the worst of its latest materialization, checks and freshness.
+#[utoipa::path(get, path = "/asset-health", operation_id = "list_asset_health", tag = "assets",
+    responses(
+        (status = 200, description = "Every asset's health", body = AssetHealthList),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
+pub async fn health(State(state): State<AppState>) -> Result<Json<AssetHealthList>, ApiError> {
     let all =
         orchestrator::assets::asset_health(state.store.as_ref(), &state.definitions()).await?;
     let assets: Vec<AssetHealthJson> = all.iter().map(AssetHealthJson::from).collect();
-    Ok(Json(json!({ "assets": assets })))
+    Ok(Json(AssetHealthList { assets }))
 }
 
 /// Query of `GET /assets/{key}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Materializations with event ids below this (the `next` of the previous page).
     before: Option<i64>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-/// `GET /assets/{key}`: `{"key", "latest", "history": [...], "next"}`, history newest first. An
-/// asset no job defines and nothing materialized is a 404.
+/// One asset's materializations, newest first, a page at a time.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssetHistory {
+    pub key: String,
+    /// The newest materialization; `null` if none.
+    pub latest: Option<MaterializationJson>,
+    pub history: Vec<MaterializationJson>,
+    /// Pass as `before` for the next page; `null` on the last one.
+    pub next: Option<i64>,
+}
+
+/// One asset's materialization history, newest first. An asset no job defines and nothing
+/// materialized is a 404.
+#[utoipa::path(get, path = "/assets/{*key}", operation_id = "get_asset", tag = "assets",
+    params(("key" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$",
+        description = "The asset key (may contain '/')"), HistoryQuery),
+    responses(
+        (status = 200, description = "The asset's history", body = AssetHistory),
+        (status = 400, description = "Not an asset key, or a malformed query", body = ErrorJson),
+        (status = 404, description = "No job defines the asset and it was never materialized", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AssetHistory>, ApiError> {
     let key = AssetKey::parse(&raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let limit = page_size(query.limit)?;
     let history = state.store.asset_history(&key, query.before, limit).await?;
@@ -77,10 +129,10 @@ pub async fn get(
         .then(|| history.last().map(|m| m.event_id))
         .flatten();
     let history: Vec<MaterializationJson> = history.iter().map(MaterializationJson::from).collect();
-    Ok(Json(json!({
-        "key": key.to_string(),
-        "latest": latest,
-        "history": history,
-        "next": next,
-    })))
+    Ok(Json(AssetHistory {
+        key: key.to_string(),
+        latest,
+        history,
+        next,
+    }))
 }

@@ -4,14 +4,26 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::daemon_json::DaemonJson;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorJson};
 use crate::state::AppState;
 
-/// `GET /daemons`: `{"daemons": [...]}`, oldest start first.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// The daemon replicas of this instance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DaemonsList {
+    pub daemons: Vec<DaemonJson>,
+}
+
+/// The daemon replicas, oldest start first, with their heartbeat and what each last did.
+#[utoipa::path(get, path = "/daemons", operation_id = "list_daemons", tag = "instance",
+    responses(
+        (status = 200, description = "Every replica", body = DaemonsList),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<DaemonsList>, ApiError> {
     let now = Utc::now();
     let daemons: Vec<DaemonJson> = state
         .store
@@ -20,5 +32,5 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
         .iter()
         .map(|d| DaemonJson::new(d, now))
         .collect();
-    Ok(Json(json!({ "daemons": daemons })))
+    Ok(Json(DaemonsList { daemons }))
 }

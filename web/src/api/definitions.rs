@@ -7,15 +7,17 @@ use axum::extract::State;
 use chrono::{DateTime, SecondsFormat, Utc};
 use orchestrator::definitions::{LiveDefinitions, Loaded};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorJson};
 use crate::state::AppState;
 
 /// What `GET` and a successful `POST /reload` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DefinitionsJson {
     /// 1 for the definitions the process started with, one more per successful reload.
     pub version: u64,
+    #[schema(format = DateTime)]
     pub loaded_at: String,
     pub jobs: Vec<String>,
     pub schedules: Vec<String>,
@@ -24,9 +26,11 @@ pub struct DefinitionsJson {
     pub reload_error: Option<ReloadErrorJson>,
 }
 
-#[derive(Debug, Serialize)]
+/// Why the last reload failed, and when.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReloadErrorJson {
     pub error: String,
+    #[schema(format = DateTime)]
     pub at: String,
 }
 
@@ -65,12 +69,21 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// `GET /reload`.
+/// The definitions in force: their version, when they were loaded, and why the last reload
+/// failed, if it did.
+#[utoipa::path(get, path = "/reload", operation_id = "get_definitions", tag = "instance",
+    responses((status = 200, description = "The definitions in force", body = DefinitionsJson)))]
 pub async fn status(State(state): State<AppState>) -> Json<DefinitionsJson> {
     Json(DefinitionsJson::of(&state.live))
 }
 
-/// `POST /reload`.
+/// Reload the definitions (the job files and orch.toml), like SIGHUP. A reload that fails keeps
+/// the version in force.
+#[utoipa::path(post, path = "/reload", operation_id = "reload_definitions", tag = "instance",
+    responses(
+        (status = 200, description = "The definitions now in force", body = DefinitionsJson),
+        (status = 422, description = "The definitions did not reload; every fault is named", body = ErrorJson),
+    ))]
 pub async fn reload(State(state): State<AppState>) -> Result<Json<DefinitionsJson>, ApiError> {
     match state.live.reload().await {
         Ok(_) => Ok(Json(DefinitionsJson::of(&state.live))),

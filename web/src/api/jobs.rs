@@ -11,24 +11,34 @@ use orchestrator::domain::NewRun;
 use orchestrator::run_control::{
     PartitionError, PartitionRequest, SelectError, check_partition_request, check_selection,
 };
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
-use super::runs::parse_tags;
-use crate::error::ApiError;
+use super::runs::{CreatedRun, parse_tags};
+use crate::error::{ApiError, ErrorJson};
 use crate::extract::OptionalJson;
 use crate::json::JobJson;
+use crate::openapi::schemas;
 use crate::state::AppState;
 
-/// `GET /jobs`: `{"jobs": [...]}`.
-pub async fn list(State(state): State<AppState>) -> Json<Value> {
+/// Every job of the definitions in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobsList {
+    pub jobs: Vec<JobJson>,
+}
+
+/// The jobs this build defines (the definitions in force).
+#[utoipa::path(get, path = "/jobs", operation_id = "list_jobs", tag = "jobs",
+    responses((status = 200, description = "Every job", body = JobsList)))]
+pub async fn list(State(state): State<AppState>) -> Json<JobsList> {
     let jobs: Vec<JobJson> = state
         .definitions()
         .jobs()
         .iter()
         .map(JobJson::from)
         .collect();
-    Json(json!({ "jobs": jobs }))
+    Json(JobsList { jobs })
 }
 
 fn find(state: &AppState, name: &str) -> Result<JobDef, ApiError> {
@@ -39,7 +49,13 @@ fn find(state: &AppState, name: &str) -> Result<JobDef, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("job '{name}' not found")))
 }
 
-/// `GET /jobs/{job}`: its assets with their upstreams, and its default config.
+/// One job: its assets with their upstreams, and its default config.
+#[utoipa::path(get, path = "/jobs/{job}", operation_id = "get_job", tag = "jobs",
+    params(("job" = String, Path, description = "The job's name")),
+    responses(
+        (status = 200, description = "The job", body = JobJson),
+        (status = 404, description = "No such job", body = ErrorJson),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -48,13 +64,16 @@ pub async fn get(
 }
 
 /// Body of `POST /jobs/{job}/launch`; every part optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchBody {
     /// Overrides of the job's default config.
     #[serde(default)]
+    #[schema(value_type = Object)]
     config: Map<String, Value>,
+    /// Tags of the run, over the job's own.
     #[serde(default)]
+    #[schema(schema_with = schemas::tags)]
     tags: BTreeMap<String, String>,
     /// Only these assets, in Dagster's selection syntax (`fetch_data+`, `*store_to_s3`).
     #[serde(default)]
@@ -67,7 +86,8 @@ pub struct LaunchBody {
     partition_range: Option<RangeBody>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A range of partition keys, both inclusive.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RangeBody {
     start: String,
@@ -90,16 +110,28 @@ impl LaunchBody {
     }
 }
 
-/// `POST /jobs/{job}/launch` → 201 `{"id": "<run id>"}`: a QUEUED run for the daemon. An unknown
-/// job is a 404; a config the job refuses, tags the operator's tag check refuses (e.g. an
-/// `orch/k8s_config` key outside `run_overridable`), a partition it does not have (or none for
-/// a partitioned job), or a selection that names unknown assets or needs
+/// Launch Run: a QUEUED run for the daemon. A config the job refuses, tags the operator's tag
+/// check refuses (e.g. an `orch/k8s_config` key outside `run_overridable`), a partition it does
+/// not have (or none for a partitioned job), or a selection that names unknown assets or needs
 /// upstream outputs never materialized, is a 422 with the reason, and no run is created.
+#[utoipa::path(post, path = "/jobs/{job}/launch", operation_id = "launch_job", tag = "jobs",
+    params(("job" = String, Path, description = "The job's name")),
+    request_body(content = Option<LaunchBody>, content_type = "application/json",
+        description = "Optional: an empty body launches with the job's defaults"),
+    responses(
+        (status = 201, description = "The run, queued", body = CreatedRun),
+        (status = 400, description = "A malformed body or tag key", body = ErrorJson),
+        (status = 404, description = "No such job", body = ErrorJson),
+        (status = 413, description = "The body is over 1 MiB", body = ErrorJson),
+        (status = 415, description = "A body not sent as application/json", body = ErrorJson),
+        (status = 422, description = "The job refuses the config, tags, selection or partition; no run", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn launch(
     State(state): State<AppState>,
     Path(name): Path<String>,
     OptionalJson(body): OptionalJson<LaunchBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedRun>), ApiError> {
     let job = &find(&state, &name)?;
     let config = job
         .resolve_config(&body.config)
@@ -135,6 +167,8 @@ pub async fn launch(
     tracing::info!(run = %run.id, job = %run.job, "run launched through the API");
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": run.id.to_string() })),
+        Json(CreatedRun {
+            id: run.id.to_string(),
+        }),
     ))
 }

@@ -6,26 +6,36 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use orchestrator::domain::{JobName, RunFilter, RunStatus, TagKey, Tags};
 use orchestrator::run_control::{self, CancelOutcome, ReexecuteFrom, Reexecution};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{given, page_size};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorJson};
 use crate::extract::{ApiQuery, OptionalJson, run_id};
 use crate::json::{EventJson, RunJson};
+use crate::openapi::schemas;
 use crate::state::AppState;
 
 /// Query of `GET /runs`.
 /// The runs page of the UI takes the same query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only runs in this status (any case).
+    #[param(schema_with = schemas::run_status_filter)]
     pub(crate) status: Option<String>,
+    /// Only runs of this job.
+    #[param(schema_with = schemas::name_filter)]
     pub(crate) job: Option<String>,
-    /// `KEY=VALUE`.
+    /// Only runs with this tag: `KEY=VALUE`.
+    #[param(schema_with = schemas::tag_filter)]
     pub(crate) tag: Option<String>,
-    /// The `next` cursor of the previous page.
+    /// The `next` cursor of the previous page (a run id).
+    #[param(schema_with = schemas::run_id_filter)]
     pub(crate) before: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub(crate) limit: Option<u32>,
     /// `true`: only runs with failed asset checks.
     pub(crate) checks_failed: Option<bool>,
@@ -66,11 +76,26 @@ impl ListQuery {
     }
 }
 
-/// `GET /runs`: `{"runs": [...], "next": cursor|null}`, newest first.
+/// A page of runs, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunsPage {
+    pub runs: Vec<RunJson>,
+    /// Pass as `before` for the next page; `null` on the last one.
+    #[schema(format = "uuid")]
+    pub next: Option<String>,
+}
+
+/// List runs, newest first, a page at a time.
+#[utoipa::path(get, path = "/runs", operation_id = "list_runs", tag = "runs", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of runs", body = RunsPage),
+        (status = 400, description = "A malformed filter, cursor or limit", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunsPage>, ApiError> {
     let limit = page_size(query.limit)?;
     // One more than asked tells whether another page exists, so `next` is never a dead end.
     let mut runs = state.store.list_runs(&query.filter(limit + 1)?).await?;
@@ -80,10 +105,18 @@ pub async fn list(
         .then(|| runs.last().map(|r| r.id.to_string()))
         .flatten();
     let runs: Vec<RunJson> = runs.iter().map(RunJson::from).collect();
-    Ok(Json(json!({ "runs": runs, "next": next })))
+    Ok(Json(RunsPage { runs, next }))
 }
 
-/// `GET /runs/{id}`.
+/// One run.
+#[utoipa::path(get, path = "/runs/{id}", operation_id = "get_run", tag = "runs",
+    params(("id" = String, Path, format = "uuid", description = "The run's id")),
+    responses(
+        (status = 200, description = "The run", body = RunJson),
+        (status = 400, description = "The id is not a run id", body = ErrorJson),
+        (status = 404, description = "No such run", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -93,21 +126,40 @@ pub async fn get(
 }
 
 /// Query of `GET /runs/{id}/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Events with ids greater than this (the `next` of the previous page).
     after: Option<i64>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-/// `GET /runs/{id}/events`: `{"events": [...], "next": last id|null}`, oldest first. `next` is
-/// set when the page is full; a client following a live run passes its last event's id.
+/// A page of a run's events, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsPage {
+    pub events: Vec<EventJson>,
+    /// The last event's id when the page is full (pass it as `after`); else `null`.
+    pub next: Option<i64>,
+}
+
+/// A run's events, oldest first, a page at a time. `next` is set when the page is full; a client
+/// following a live run passes its last event's id as `after`.
+#[utoipa::path(get, path = "/runs/{id}/events", operation_id = "list_run_events", tag = "runs",
+    params(("id" = String, Path, format = "uuid", description = "The run's id"), EventsQuery),
+    responses(
+        (status = 200, description = "A page of events", body = EventsPage),
+        (status = 400, description = "The id is not a run id, or a malformed query", body = ErrorJson),
+        (status = 404, description = "No such run", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<EventsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventsPage>, ApiError> {
     let id = run_id(&id)?;
     let limit = page_size(query.limit)?;
     // An unknown run is a 404, not an empty page.
@@ -117,11 +169,19 @@ pub async fn events(
         .then(|| page.last().map(|e| e.id))
         .flatten();
     let events: Vec<EventJson> = page.iter().map(EventJson::from).collect();
-    Ok(Json(json!({ "events": events, "next": next })))
+    Ok(Json(EventsPage { events, next }))
 }
 
-/// `POST /runs/{id}/cancel`: the run after the request (CANCELED, or CANCELING while its worker
-/// stops); a finished run is a 409.
+/// Cancel a run: the run after the request (CANCELED, or CANCELING while its worker stops).
+#[utoipa::path(post, path = "/runs/{id}/cancel", operation_id = "cancel_run", tag = "runs",
+    params(("id" = String, Path, format = "uuid", description = "The run's id")),
+    responses(
+        (status = 200, description = "The run, canceled or canceling", body = RunJson),
+        (status = 400, description = "The id is not a run id", body = ErrorJson),
+        (status = 404, description = "No such run", body = ErrorJson),
+        (status = 409, description = "The run has already ended", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -138,22 +198,46 @@ pub async fn cancel(
 }
 
 /// Body of `POST /runs/{id}/reexecute`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReexecuteBody {
     /// Only the steps that did not succeed (default: all the parent's steps).
     #[serde(default)]
     from_failure: bool,
+    /// Tags of the new run, over the parent's.
     #[serde(default)]
+    #[schema(schema_with = schemas::tags)]
     tags: std::collections::BTreeMap<String, String>,
 }
 
-/// `POST /runs/{id}/reexecute` → 201 `{"id": "<new run id>"}`.
+/// The run a launch or re-execution created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedRun {
+    /// The new run's id.
+    #[schema(format = "uuid")]
+    pub id: String,
+}
+
+/// Re-execute a finished run, all its steps or only those that did not succeed: a new QUEUED run.
+#[utoipa::path(post, path = "/runs/{id}/reexecute", operation_id = "reexecute_run", tag = "runs",
+    params(("id" = String, Path, format = "uuid", description = "The parent run's id")),
+    request_body(content = Option<ReexecuteBody>, content_type = "application/json",
+        description = "Optional: an empty body re-executes all steps with the parent's tags"),
+    responses(
+        (status = 201, description = "The new run", body = CreatedRun),
+        (status = 400, description = "The id is not a run id, or the body is malformed", body = ErrorJson),
+        (status = 404, description = "No such run", body = ErrorJson),
+        (status = 409, description = "The run has not finished", body = ErrorJson),
+        (status = 413, description = "The body is over 1 MiB", body = ErrorJson),
+        (status = 415, description = "A body not sent as application/json", body = ErrorJson),
+        (status = 422, description = "Nothing to re-execute (no failure), or the job is gone", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn reexecute(
     State(state): State<AppState>,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<ReexecuteBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CreatedRun>), ApiError> {
     let parent = run_id(&id)?;
     let request = Reexecution {
         from: if body.from_failure {
@@ -167,7 +251,9 @@ pub async fn reexecute(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": run.id.to_string() })),
+        Json(CreatedRun {
+            id: run.id.to_string(),
+        }),
     ))
 }
 

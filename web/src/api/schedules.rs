@@ -6,14 +6,26 @@ use axum::extract::{Path, State};
 use chrono::Utc;
 use orchestrator::definitions::ScheduleDef;
 use orchestrator::domain::ScheduleSwitch;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorJson};
 use crate::json::ScheduleJson;
 use crate::state::AppState;
 
-/// `GET /schedules`: `{"schedules": [...]}`.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Every schedule in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchedulesList {
+    pub schedules: Vec<ScheduleJson>,
+}
+
+/// The schedules in force, with their on/off state and next tick.
+#[utoipa::path(get, path = "/schedules", operation_id = "list_schedules", tag = "schedules",
+    responses(
+        (status = 200, description = "Every schedule", body = SchedulesList),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<SchedulesList>, ApiError> {
     let states = state.store.list_schedule_states().await?;
     let now = Utc::now();
     let schedules: Vec<ScheduleJson> = state
@@ -21,7 +33,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
         .iter()
         .map(|def| ScheduleJson::with_states(def, &states, now))
         .collect();
-    Ok(Json(json!({ "schedules": schedules })))
+    Ok(Json(SchedulesList { schedules }))
 }
 
 fn find(state: &AppState, name: &str) -> Result<ScheduleDef, ApiError> {
@@ -48,7 +60,14 @@ async fn switch(
     )))
 }
 
-/// `POST /schedules/{name}/on`: the schedule as it is now.
+/// Switch a schedule on (persisted): the schedule as it is now.
+#[utoipa::path(post, path = "/schedules/{name}/on", operation_id = "switch_schedule_on", tag = "schedules",
+    params(("name" = String, Path, description = "The schedule's name")),
+    responses(
+        (status = 200, description = "The schedule, on", body = ScheduleJson),
+        (status = 404, description = "No such schedule", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn on(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -56,7 +75,14 @@ pub async fn on(
     switch(&state, &name, ScheduleSwitch::On).await
 }
 
-/// `POST /schedules/{name}/off`.
+/// Switch a schedule off (persisted): the schedule as it is now.
+#[utoipa::path(post, path = "/schedules/{name}/off", operation_id = "switch_schedule_off", tag = "schedules",
+    params(("name" = String, Path, description = "The schedule's name")),
+    responses(
+        (status = 200, description = "The schedule, off", body = ScheduleJson),
+        (status = 404, description = "No such schedule", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn off(
     State(state): State<AppState>,
     Path(name): Path<String>,

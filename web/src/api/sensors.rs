@@ -7,17 +7,29 @@ use axum::extract::{Path, State};
 use orchestrator::definitions::SensorDef;
 use orchestrator::domain::{AlertState, RunId, SensorSwitch};
 use orchestrator::storage::AlertFilter;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::{given, page_size};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorJson};
 use crate::extract::{ApiQuery, run_id};
+use crate::openapi::schemas;
 use crate::sensor_json::{AlertJson, SensorJson, SensorTickJson};
 use crate::state::AppState;
 
-/// `GET /sensors`: `{"sensors": [...]}`.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Every sensor defined.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SensorsList {
+    pub sensors: Vec<SensorJson>,
+}
+
+/// The run-status sensors with their on/off state.
+#[utoipa::path(get, path = "/sensors", operation_id = "list_sensors", tag = "sensors",
+    responses(
+        (status = 200, description = "Every sensor", body = SensorsList),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<SensorsList>, ApiError> {
     let states = state.store.list_sensor_states().await?;
     let sensors: Vec<SensorJson> = state
         .definitions()
@@ -25,7 +37,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
         .iter()
         .map(|def| SensorJson::with_states(def, &states))
         .collect();
-    Ok(Json(json!({ "sensors": sensors })))
+    Ok(Json(SensorsList { sensors }))
 }
 
 fn find(state: &AppState, name: &str) -> Result<SensorDef, ApiError> {
@@ -46,7 +58,14 @@ async fn switch(
     Ok(Json(SensorJson::new(def, Some(stored.enabled))))
 }
 
-/// `POST /sensors/{name}/on`: the sensor as it is now.
+/// Switch a sensor on (persisted): the sensor as it is now.
+#[utoipa::path(post, path = "/sensors/{name}/on", operation_id = "switch_sensor_on", tag = "sensors",
+    params(("name" = String, Path, description = "The sensor's name")),
+    responses(
+        (status = 200, description = "The sensor, on", body = SensorJson),
+        (status = 404, description = "No such sensor", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn on(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -54,7 +73,14 @@ pub async fn on(
     switch(&state, &name, SensorSwitch::On).await
 }
 
-/// `POST /sensors/{name}/off`.
+/// Switch a sensor off (persisted): the sensor as it is now.
+#[utoipa::path(post, path = "/sensors/{name}/off", operation_id = "switch_sensor_off", tag = "sensors",
+    params(("name" = String, Path, description = "The sensor's name")),
+    responses(
+        (status = 200, description = "The sensor, off", body = SensorJson),
+        (status = 404, description = "No such sensor", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn off(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -62,20 +88,40 @@ pub async fn off(
     switch(&state, &name, SensorSwitch::Off).await
 }
 
-/// Query of the paged lists here: `before` is the `next` of the previous page.
-#[derive(Debug, Deserialize)]
+/// Query of `GET /sensors/{name}/ticks`.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TicksQuery {
+    /// Ticks with ids below this (the `next` of the previous page).
     before: Option<i64>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-/// `GET /sensors/{name}/ticks`: `{"ticks": [...], "next": id|null}`, newest first.
+/// A page of a sensor's ticks, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicksPage {
+    pub ticks: Vec<SensorTickJson>,
+    /// Pass as `before` for the next page; `null` on the last one.
+    pub next: Option<i64>,
+}
+
+/// A sensor's ticks, newest first, a page at a time.
+#[utoipa::path(get, path = "/sensors/{name}/ticks", operation_id = "list_sensor_ticks", tag = "sensors",
+    params(("name" = String, Path, description = "The sensor's name"), TicksQuery),
+    responses(
+        (status = 200, description = "A page of ticks", body = TicksPage),
+        (status = 400, description = "A malformed query", body = ErrorJson),
+        (status = 404, description = "No such sensor", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn ticks(
     State(state): State<AppState>,
     Path(name): Path<String>,
     ApiQuery(query): ApiQuery<TicksQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicksPage>, ApiError> {
     let def = &find(&state, &name)?;
     let limit = page_size(query.limit)?;
     let mut ticks = state
@@ -86,25 +132,49 @@ pub async fn ticks(
     ticks.truncate(limit as usize);
     let next = more.then(|| ticks.last().map(|t| t.id)).flatten();
     let ticks: Vec<SensorTickJson> = ticks.iter().map(SensorTickJson::from).collect();
-    Ok(Json(json!({ "ticks": ticks, "next": next })))
+    Ok(Json(TicksPage { ticks, next }))
 }
 
 /// Query of `GET /alerts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AlertsQuery {
+    /// Only alerts in this delivery state.
+    #[param(schema_with = schemas::alert_state_filter)]
     state: Option<String>,
+    /// Only alerts of this sensor.
     sensor: Option<String>,
+    /// Only alerts about this run.
+    #[param(schema_with = schemas::run_id_filter)]
     run: Option<String>,
+    /// Alerts with ids below this (the `next` of the previous page).
     before: Option<i64>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-/// `GET /alerts`: `{"alerts": [...], "next": id|null}`, newest first.
+/// A page of alerts, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertsPage {
+    pub alerts: Vec<AlertJson>,
+    /// Pass as `before` for the next page; `null` on the last one.
+    pub next: Option<i64>,
+}
+
+/// The alert outbox, newest first, a page at a time: where a FAILED alert and its reason show.
+#[utoipa::path(get, path = "/alerts", operation_id = "list_alerts", tag = "sensors", params(AlertsQuery),
+    responses(
+        (status = 200, description = "A page of alerts", body = AlertsPage),
+        (status = 400, description = "A malformed filter or query", body = ErrorJson),
+        (status = 404, description = "No such sensor", body = ErrorJson),
+        (status = 500, description = "The run store failed", body = ErrorJson),
+    ))]
 pub async fn alerts(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AlertsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AlertsPage>, ApiError> {
     let limit = page_size(query.limit)?;
     let alert_state = given(query.state.as_deref())
         .map(str::parse::<AlertState>)
@@ -128,5 +198,5 @@ pub async fn alerts(
     alerts.truncate(limit as usize);
     let next = more.then(|| alerts.last().map(|a| a.id)).flatten();
     let alerts: Vec<AlertJson> = alerts.iter().map(AlertJson::from).collect();
-    Ok(Json(json!({ "alerts": alerts, "next": next })))
+    Ok(Json(AlertsPage { alerts, next }))
 }

@@ -11,6 +11,7 @@ mod cross_site;
 mod daemons;
 mod launch;
 mod metrics;
+mod openapi;
 mod partitions;
 mod robustness;
 mod runs;

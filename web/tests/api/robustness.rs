@@ -12,6 +12,7 @@ api_tests!(
     unknown_paths_and_methods_are_json_errors,
     injection_looking_filters_are_harmless,
     oversized_body_is_413,
+    a_panicking_handler_is_a_500_not_a_dropped_connection,
 );
 
 async fn health_checks_answer(app: TestApp) {
@@ -160,4 +161,25 @@ async fn pages_and_api_answer_503_with_a_clear_message_while_the_store_is_away(p
     assert!(content_type.starts_with("text/html"), "{content_type}");
     assert!(page.contains("The database does not answer"), "{page}");
     assert!(!page.contains("pool"), "the driver's error leaked: {page}");
+}
+
+async fn a_panicking_handler_is_a_500_not_a_dropped_connection(app: TestApp) {
+    let boom = axum::Router::new().route(
+        "/boom",
+        axum::routing::get(|| async {
+            if true {
+                panic!("a bug in a handler");
+            }
+        }),
+    );
+    let state = web::AppState::new(
+        app.store.clone(),
+        crate::support::definitions(),
+        crate::support::schedules(),
+    );
+    let router = web::router_with_extensions(state, web::AuthPolicy::default(), boom.into());
+    let app = TestApp { router, ..app };
+    let reply = app.get("/api/v1/boom").await;
+    reply.assert_error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
+    assert!(reply.headers.contains_key("x-request-id"));
 }

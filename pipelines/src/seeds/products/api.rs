@@ -3,18 +3,22 @@
 //! product and one product by key, through the TTL cache of `cache.rs`. The key layout and the
 //! reading rules are `crate::weather::products`'s; this module only speaks HTTP, with the API's
 //! error shape and extractors from `web`. The seeds' extension serves [`routes`] under
-//! `/api/v1` (`orch_extension::Extension::api_routes`).
+//! `/api/v1` (`orch_extension::Extension::api_routes`), each handler documented by its
+//! `#[utoipa::path]`, so the products are in orch's OpenAPI document too.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use orch_extension::ApiRoutes;
 use orchestrator::definitions::{ObjectInfo, ObjectStore};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use web::{ApiError, ApiQuery, page_size};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::routes;
+use web::{ApiError, ApiQuery, ErrorJson, page_size};
 
 use super::cache::ProductsCache;
 pub use super::cache::{CACHE_METRIC, CacheStats, DEFAULT_TTL};
@@ -22,11 +26,11 @@ use crate::weather::products::{self as catalog, ProductError, ProductKey};
 
 /// `/products`, `/products/latest` and `/products/{key}` over `products`, to be served under
 /// `/api/v1`.
-pub fn routes(products: Arc<Products>) -> Router {
-    Router::new()
-        .route("/products", get(list))
-        .route("/products/latest", get(latest))
-        .route("/products/{*key}", get(get_one))
+pub fn routes(products: Arc<Products>) -> ApiRoutes {
+    utoipa_axum::router::OpenApiRouter::default()
+        .routes(routes!(list))
+        .routes(routes!(latest))
+        .routes(routes!(get_one))
         .with_state(products)
 }
 
@@ -73,21 +77,20 @@ impl Products {
         Ok(self.cache.store_body(key.as_str(), body))
     }
 
-    /// The product `key` as JSON: `key`, `size_bytes`, `last_modified` (when listed) and its
-    /// `records`.
+    /// The product `key` with its records.
     async fn product(
         &self,
         key: &ProductKey,
         info: Option<&ObjectInfo>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<ProductJson, ApiError> {
         let body = self.body(key).await?;
         let records = parse_records(key, &body)?;
-        Ok(json!({
-            "key": key.as_str(),
-            "size_bytes": body.len(),
-            "last_modified": info.map(|i| i.last_modified),
-            "records": records,
-        }))
+        Ok(ProductJson {
+            key: key.as_str().to_owned(),
+            size_bytes: body.len() as u64,
+            last_modified: info.map(|i| i.last_modified),
+            records,
+        })
     }
 
     fn error(&self, e: ProductError) -> ApiError {
@@ -116,21 +119,58 @@ fn parse_records(key: &ProductKey, body: &[u8]) -> Result<Vec<Value>, ApiError> 
         .collect()
 }
 
+/// One product with its records (`records`: the JSON Lines of the object, one value each).
+#[derive(Debug, Serialize, ToSchema)]
+struct ProductJson {
+    /// `weather-products/YYYY/MM/DD/HHMMSS.jsonl`.
+    key: String,
+    size_bytes: u64,
+    /// When it was written; `null` when asked by key and not listed (yet).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    last_modified: Option<DateTime<Utc>>,
+    records: Vec<Value>,
+}
+
+/// A product as listed.
+#[derive(Debug, Serialize, ToSchema)]
+struct ProductInfoJson {
+    key: String,
+    size_bytes: u64,
+    #[schema(value_type = String, format = DateTime)]
+    last_modified: DateTime<Utc>,
+}
+
+/// A page of products, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+struct ProductsPage {
+    products: Vec<ProductInfoJson>,
+    /// Pass as `before` for the next page; `null` on the last one.
+    next: Option<String>,
+}
+
 /// Query of `GET /products`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     /// Products with keys below this (the `next` of the previous page).
     before: Option<String>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
 }
 
-/// `GET /products`: `{"products": [{"key", "size_bytes", "last_modified"}], "next"}`, newest
-/// first; pass `next` as `before` for the next page.
+/// The weather products, newest first, a page at a time.
+#[utoipa::path(get, path = "/products", operation_id = "list_products", tag = "products", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of products", body = ProductsPage),
+        (status = 400, description = "A malformed query", body = ErrorJson),
+        (status = 500, description = "The object store failed", body = ErrorJson),
+    ))]
 async fn list(
     State(products): State<Arc<Products>>,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProductsPage>, ApiError> {
     let limit = page_size(query.limit)? as usize;
     let listing = products.listing().await?;
     let page: Vec<&ObjectInfo> = listing
@@ -141,15 +181,28 @@ async fn list(
     let next = (page.len() == limit)
         .then(|| page.last().map(|p| p.key.clone()))
         .flatten();
-    let items: Vec<Value> = page
+    let items: Vec<ProductInfoJson> = page
         .iter()
-        .map(|p| json!({ "key": p.key, "size_bytes": p.size_bytes, "last_modified": p.last_modified }))
+        .map(|p| ProductInfoJson {
+            key: p.key.clone(),
+            size_bytes: p.size_bytes,
+            last_modified: p.last_modified,
+        })
         .collect();
-    Ok(Json(json!({ "products": items, "next": next })))
+    Ok(Json(ProductsPage {
+        products: items,
+        next,
+    }))
 }
 
-/// `GET /products/latest`: the newest product with its records; 404 when there is none.
-async fn latest(State(products): State<Arc<Products>>) -> Result<Json<Value>, ApiError> {
+/// The newest product with its records.
+#[utoipa::path(get, path = "/products/latest", operation_id = "get_latest_product", tag = "products",
+    responses(
+        (status = 200, description = "The newest product", body = ProductJson),
+        (status = 404, description = "There is no product yet", body = ErrorJson),
+        (status = 500, description = "The object store failed, or the product is not JSON Lines", body = ErrorJson),
+    ))]
+async fn latest(State(products): State<Arc<Products>>) -> Result<Json<ProductJson>, ApiError> {
     let listing = products.listing().await?;
     let newest =
         catalog::latest(&listing, products.store.as_ref()).map_err(|e| products.error(e))?;
@@ -157,12 +210,18 @@ async fn latest(State(products): State<Arc<Products>>) -> Result<Json<Value>, Ap
     Ok(Json(products.product(&key, Some(newest)).await?))
 }
 
-/// `GET /products/{key}`: one product with its records; 404 for a key that is not a product
-/// key or not there.
+/// One product with its records.
+#[utoipa::path(get, path = "/products/{*key}", operation_id = "get_product", tag = "products",
+    params(("key" = String, Path, description = "The product's key, `weather-products/YYYY/MM/DD/HHMMSS.jsonl`")),
+    responses(
+        (status = 200, description = "The product", body = ProductJson),
+        (status = 404, description = "Not a product key, or no such product", body = ErrorJson),
+        (status = 500, description = "The object store failed, or the product is not JSON Lines", body = ErrorJson),
+    ))]
 async fn get_one(
     State(products): State<Arc<Products>>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ProductJson>, ApiError> {
     let key = ProductKey::parse(&raw).map_err(|e| products.error(e))?;
     let listing = products.listing().await?;
     let info = listing.iter().find(|p| p.key == key.as_str());

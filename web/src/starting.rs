@@ -4,8 +4,14 @@
 //! answers 200 `{"status":"degraded",…}` (the process is alive and retrying), `/readyz` and
 //! every other path 503 — the API as JSON, pages as the HTML error page — with `Retry-After`.
 //! Once [`Deferred::ready`] hands it the real router, every request goes there.
+//!
+//! A request that arrives in the first [`STARTUP_WINDOW`] (other than `/healthz`) waits for the
+//! store instead of answering 503 at once: with a database that answers, opening takes
+//! milliseconds, and a client that connects as soon as the port is bound should not see an
+//! outage that is not there.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -13,38 +19,76 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::error::{RETRY_AFTER_SECS, UNAVAILABLE};
 
+/// How long after start a request waits for the store before it is answered 503.
+pub const STARTUP_WINDOW: Duration = Duration::from_secs(3);
+
 /// A router that waits for the real one.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Deferred {
-    slot: Arc<OnceLock<Router>>,
+    slot: Arc<watch::Sender<Option<Router>>>,
+    patient_until: Instant,
+}
+
+impl Default for Deferred {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Deferred {
     pub fn new() -> Self {
-        Self::default()
+        Self::with_window(STARTUP_WINDOW)
+    }
+
+    /// Requests wait up to `window` from now for [`Deferred::ready`].
+    pub fn with_window(window: Duration) -> Self {
+        Self {
+            slot: Arc::new(watch::channel(None).0),
+            patient_until: Instant::now() + window,
+        }
     }
 
     /// The router to serve from the start.
     pub fn router(&self) -> Router {
-        Router::new()
-            .fallback(forward)
-            .with_state(self.slot.clone())
+        Router::new().fallback(forward).with_state(self.clone())
     }
 
     /// From now on, requests go to `router`. A second call is ignored.
     pub fn ready(&self, router: Router) {
-        let _ = self.slot.set(router);
+        self.slot.send_if_modified(|slot| {
+            let first = slot.is_none();
+            if first {
+                *slot = Some(router);
+            }
+            first
+        });
+    }
+
+    /// The real router, once ready; within the startup window, waits for it.
+    async fn current(&self, path: &str) -> Option<Router> {
+        let mut ready = self.slot.subscribe();
+        if path == "/healthz" {
+            return ready.borrow().clone();
+        }
+        let waited = tokio::time::timeout_at(self.patient_until, ready.wait_for(Option::is_some))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|router| router.clone());
+        waited.or_else(|| ready.borrow().clone())
     }
 }
 
-async fn forward(State(slot): State<Arc<OnceLock<Router>>>, request: Request<Body>) -> Response {
-    match slot.get() {
+async fn forward(State(deferred): State<Deferred>, request: Request<Body>) -> Response {
+    match deferred.current(request.uri().path()).await {
         // The router's error type is Infallible.
-        Some(router) => match router.clone().oneshot(request).await {
+        Some(router) => match router.oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         },
@@ -109,7 +153,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_degraded_and_503_until_ready_then_forwards() {
-        let deferred = Deferred::new();
+        let deferred = Deferred::with_window(Duration::ZERO);
         let router = deferred.router();
         let (status, body) = get_path(router.clone(), "/healthz").await;
         assert_eq!(status, StatusCode::OK);
@@ -127,5 +171,19 @@ mod tests {
             get_path(router, "/readyz").await,
             (StatusCode::OK, "ready".to_owned())
         );
+    }
+
+    #[tokio::test]
+    async fn a_request_in_the_startup_window_waits_for_the_store() {
+        let deferred = Deferred::with_window(Duration::from_secs(30));
+        let router = deferred.router();
+        let (status, body) = get_path(router.clone(), "/healthz").await;
+        assert_eq!(status, StatusCode::OK, "/healthz never waits");
+        assert!(body.contains("degraded"), "{body}");
+        let early = tokio::spawn(get_path(router, "/readyz"));
+        tokio::task::yield_now().await;
+        assert!(!early.is_finished(), "answered before the store was ready");
+        deferred.ready(Router::new().route("/readyz", get(|| async { "ready" })));
+        assert_eq!(early.await.unwrap(), (StatusCode::OK, "ready".to_owned()));
     }
 }

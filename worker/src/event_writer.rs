@@ -3,7 +3,8 @@
 //! a step that logs 10 000 lines costs a handful of round trips, not 10 000.
 //!
 //! The writer rides out a database outage: a batch the database could not take is written
-//! again, in order, with orch's reconnect backoff (`orchestrator::retry::RECONNECT`) until the
+//! again (numbered, so a try whose commit landed with its answer lost is not stored twice), in
+//! order, with orch's reconnect backoff (`orchestrator::retry::RECONNECT`) until the
 //! database is back; nothing is dropped. Events emitted meanwhile wait in memory. Past the
 //! buffer's bound ([`DEFAULT_BUFFER`] events not yet stored), [`EventSink::room`] stops
 //! resolving: the executor starts no step or attempt and command output is not read (so the
@@ -187,6 +188,9 @@ async fn write_loop(
     let mut batch: Vec<NewEvent> = Vec::with_capacity(256);
     // The first error is kept and reported to every later flush, so a lost write is never silent.
     let mut failed: Option<String> = None;
+    // The run's event numbers: each batch carries its own, the same on every try, so a batch
+    // written again after the answer to its commit was lost stores nothing twice.
+    let mut next_seq: i64 = 1;
     while rx.recv_many(&mut inbox, MAX_BATCH).await > 0 {
         let mut acks = Vec::new();
         let mut finish = sort_messages(&mut inbox, &mut batch, &mut acks);
@@ -207,12 +211,13 @@ async fn write_loop(
             return;
         }
         if !batch.is_empty() {
-            if let Err(e) = write_until_stored(store.as_ref(), run, &batch).await {
+            if let Err(e) = write_until_stored(store.as_ref(), run, next_seq, &batch).await {
                 tracing::error!(run_id = %run, error = %e, events = batch.len(), "could not record events");
                 failed.get_or_insert_with(|| {
                     format!("could not record {} events of run {run}: {e}", batch.len())
                 });
             }
+            next_seq += i64::try_from(batch.len()).unwrap_or(i64::MAX);
             backlog.stored(batch.len());
             batch.clear();
         }
@@ -240,18 +245,20 @@ fn sort_messages(
     finish
 }
 
-/// Writes `batch`, again and again while the database is away (it keeps the run's order: no
-/// later batch is written before this one); a batch refused for another reason is tried
-/// [`REFUSED_ATTEMPTS`] times.
+/// Writes `batch` (the run's events `first_seq`, `first_seq + 1`, …), again and again while the
+/// database is away (it keeps the run's order: no later batch is written before this one); a
+/// batch refused for another reason is tried [`REFUSED_ATTEMPTS`] times. Every try carries the
+/// same numbers, so a try whose commit landed with its answer lost is not stored twice.
 async fn write_until_stored(
     store: &dyn RunStorage,
     run: RunId,
+    first_seq: i64,
     batch: &[NewEvent],
 ) -> Result<(), StorageError> {
     let mut unavailable = RECONNECT.start();
     let mut refused = RECONNECT.start();
     loop {
-        match store.append_events(run, batch).await {
+        match store.append_numbered_events(run, first_seq, batch).await {
             Ok(()) => {
                 if unavailable.failures() > 0 {
                     tracing::info!(run_id = %run, events = batch.len(), "the database is back; events recorded");

@@ -207,6 +207,17 @@ pub trait RunStorage:
     /// Appends events in order, in one transaction; materializations also update the catalog.
     async fn append_events(&self, run: RunId, events: &[NewEvent]) -> Result<(), StorageError>;
 
+    /// [`RunStorage::append_events`] for a writer that numbers its run's events: `events[i]` is
+    /// the run's event number `first_seq + i`. Idempotent: an event whose number the run has
+    /// already is not stored again, so a batch written again after the answer to its commit was
+    /// lost stores nothing twice (`UNIQUE (run_id, seq)`, `ON CONFLICT DO NOTHING`).
+    async fn append_numbered_events(
+        &self,
+        run: RunId,
+        first_seq: i64,
+        events: &[NewEvent],
+    ) -> Result<(), StorageError>;
+
     /// A run's events with ids greater than `after`, oldest first, at most `limit` (0 means
     /// 1 000; at most 10 000 a page).
     async fn list_events(

@@ -19,6 +19,7 @@ mod daemons;
 mod ending;
 mod events;
 mod list;
+mod numbered_events;
 mod observe;
 mod partitions;
 mod queue;

@@ -70,12 +70,9 @@ fn recorder() -> (worker::EventObserver, Arc<Mutex<Vec<&'static str>>>) {
     (observer, seen)
 }
 
+/// Waits for what the test can only look at (test-support's one polling wait).
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    orch_test_support::wait::until(what, Duration::from_secs(30), async || done()).await
 }
 
 fn assert_in_order(events: &[EventRecord]) {

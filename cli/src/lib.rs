@@ -133,6 +133,8 @@ enum Command<C: Subcommand> {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Partition status of a partitioned JOB (or one of its assets), per key.
+    Partitions(commands::partitions::PartitionsArgs),
     /// Runs in the store.
     Runs {
         #[command(subcommand)]
@@ -296,6 +298,7 @@ async fn dispatch<E: Extension>(
                 commands::jobs::validate(settings, path.as_deref()).await
             }
         },
+        Command::Partitions(args) => commands::partitions::partitions(settings, args).await,
         Command::Runs { command } => match command {
             RunsCommand::List(args) => commands::runs::list(settings, args).await,
             RunsCommand::Show { id, json } => commands::runs::show(settings, id, *json).await,

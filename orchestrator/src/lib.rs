@@ -12,6 +12,7 @@ pub mod definitions;
 pub mod domain;
 pub mod jobfile;
 pub mod launcher;
+pub mod partition_status;
 pub mod redact;
 pub mod retry;
 pub mod run_control;

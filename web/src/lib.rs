@@ -21,6 +21,7 @@ mod layers;
 mod metrics;
 pub mod openapi;
 mod origin;
+pub mod partition_json;
 pub mod sensor_json;
 mod starting;
 mod state;

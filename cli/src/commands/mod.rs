@@ -9,6 +9,7 @@ pub mod launch;
 pub mod logs;
 pub mod migrate;
 pub mod openapi;
+pub mod partitions;
 pub mod prune;
 pub mod reexecute;
 pub mod run;

@@ -22,7 +22,10 @@ pub use event::{EventKind, EventRecord, LogLevel, Metadata, NewEvent};
 pub use freshness::{AssetFreshness, FreshnessChange, FreshnessState, UnknownFreshnessState};
 pub use health::{AssetHealth, Health, HealthInputs, LatestCheck, health_of};
 pub use ids::{AssetKey, IdError, JobName, RunId, ScheduleName, SensorName, TagKey};
-pub use partition::{PartitionRange, PartitionScope, TimeWindow};
+pub use partition::{
+    PartitionRange, PartitionScope, PartitionStatus, PartitionStatusRow, PartitionTargets,
+    TimeWindow, UnknownPartitionStatus,
+};
 pub use queue::{InProgress, QueueLimits, TagLimit};
 pub use run::{
     NewRun, PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG, Run, RunFilter,

@@ -16,6 +16,7 @@ use super::checks::shared_check_storage;
 use super::daemons::shared_daemon_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
+use super::partition_status::shared_partition_status_storage;
 use super::partitions::shared_partition_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
@@ -88,6 +89,7 @@ shared_daemon_storage!(SqliteStore, sqlx::Sqlite);
 shared_freshness_storage!(SqliteStore, sqlx::Sqlite);
 shared_snapshot_storage!(SqliteStore, sqlx::Sqlite);
 shared_partition_storage!(SqliteStore, sqlx::Sqlite);
+shared_partition_status_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.

@@ -20,6 +20,7 @@ mod ending;
 mod events;
 mod list;
 mod observe;
+mod partition_status;
 mod partitions;
 mod queue;
 mod races;

@@ -8,6 +8,7 @@ mod assets;
 mod daemons;
 mod definitions;
 mod jobs;
+mod partitions;
 pub(crate) mod runs;
 mod schedules;
 mod sensors;
@@ -57,6 +58,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::list))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::launch))
+        .routes(routes!(partitions::status))
         .routes(routes!(assets::list))
         .routes(routes!(assets::get))
         .routes(routes!(assets::health))

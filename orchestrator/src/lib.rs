@@ -6,6 +6,7 @@
 //! knows neither and does no IO.
 
 pub mod assets;
+pub mod backfill;
 pub mod config;
 pub mod daemon;
 pub mod definitions;

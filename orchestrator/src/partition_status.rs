@@ -196,6 +196,35 @@ pub async fn read_status(
     Ok(report)
 }
 
+/// The status of each key of `job` that has rows, over `assets` (the job's partitioned assets
+/// when empty); keys not in the map are missing.
+pub async fn key_statuses(
+    store: &dyn RunStorage,
+    job: &JobDef,
+    assets: &[AssetKey],
+) -> Result<HashMap<String, PartitionStatus>, StorageError> {
+    let all = partitioned_assets(job);
+    let assets = if assets.is_empty() { &all[..] } else { assets };
+    let rows = store.partition_statuses(&job.name, None).await?;
+    let rows = rows
+        .into_iter()
+        .filter(|r| assets.iter().any(|a| a.as_str() == r.asset_key))
+        .collect();
+    Ok(by_key(rows)
+        .into_iter()
+        .map(|(key, (statuses, _))| {
+            let missing = assets.len().saturating_sub(statuses.len());
+            let all = statuses
+                .into_iter()
+                .chain(std::iter::repeat_n(PartitionStatus::Missing, missing));
+            (
+                key,
+                PartitionStatus::combine(all).unwrap_or(PartitionStatus::Missing),
+            )
+        })
+        .collect())
+}
+
 /// Rows grouped by key: the statuses of its assets and the newest run among them.
 fn by_key(rows: Vec<PartitionStatusRow>) -> HashMap<String, (Vec<PartitionStatus>, Option<RunId>)> {
     let mut map: HashMap<String, (Vec<PartitionStatus>, Option<RunId>)> = HashMap::new();

@@ -12,6 +12,7 @@
 
 mod api;
 mod auth;
+pub mod backfill_json;
 pub mod daemon_json;
 mod error;
 mod extract;

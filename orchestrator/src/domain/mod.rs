@@ -2,6 +2,7 @@
 //! IO: nothing in here knows about SQL, HTTP or processes.
 
 mod asset;
+mod backfill;
 mod check;
 mod daemon;
 mod event;
@@ -16,6 +17,10 @@ mod sensor;
 mod status;
 
 pub use asset::{AssetSummary, Materialization};
+pub use backfill::{
+    BACKFILL_TAG, Backfill, BackfillChunk, BackfillCounts, BackfillId, BackfillIdError,
+    BackfillMode, BackfillStatus, NewBackfill, UnknownBackfillMode, UnknownBackfillStatus,
+};
 pub use check::{CheckResult, CheckSeverity};
 pub use daemon::{DaemonId, DaemonInfo};
 pub use event::{EventKind, EventRecord, LogLevel, Metadata, NewEvent};

@@ -4,6 +4,7 @@
 //! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
 
 pub mod alerts;
+pub mod backfills;
 pub mod browse;
 mod changes;
 pub mod checks;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
+pub use backfills::BackfillStorage;
 pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
 pub use checks::CheckStorage;
@@ -169,6 +171,7 @@ pub trait RunStorage:
     + SnapshotStorage
     + PartitionStorage
     + PartitionStatusStorage
+    + BackfillStorage
     + DaemonStorage
     + Send
     + Sync

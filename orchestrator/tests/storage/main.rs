@@ -12,6 +12,7 @@
 mod support;
 
 mod assets;
+mod backfills;
 mod browse;
 mod checks;
 mod concurrent_writes;

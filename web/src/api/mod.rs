@@ -5,6 +5,7 @@
 //! built by the same calls.
 
 mod assets;
+mod backfills;
 mod daemons;
 mod definitions;
 mod jobs;
@@ -59,6 +60,12 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::launch))
         .routes(routes!(partitions::status))
+        .routes(routes!(backfills::create))
+        .routes(routes!(backfills::list))
+        .routes(routes!(backfills::get))
+        .routes(routes!(backfills::cancel))
+        .routes(routes!(backfills::resume))
+        .routes(routes!(backfills::retry))
         .routes(routes!(assets::list))
         .routes(routes!(assets::get))
         .routes(routes!(assets::health))

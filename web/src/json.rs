@@ -48,6 +48,8 @@ pub struct RunJson {
     pub partition: Option<String>,
     /// The first and last key (both inclusive) of a partitioned run; `null` when unpartitioned.
     pub partition_range: Option<PartitionRangeJson>,
+    /// The backfill that submitted it (its `orch/backfill` tag); `null` otherwise.
+    pub backfill_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,6 +88,11 @@ impl From<&Run> for RunJson {
                 start: r.start.clone(),
                 end: r.end.clone(),
             }),
+            backfill_id: run
+                .tags
+                .iter()
+                .find(|(k, _)| k.as_str() == orchestrator::domain::BACKFILL_TAG)
+                .map(|(_, v)| v.clone()),
         }
     }
 }

@@ -12,6 +12,7 @@
 
 mod api;
 mod auth;
+pub mod backfill_json;
 pub mod daemon_json;
 mod error;
 mod extract;
@@ -21,6 +22,7 @@ mod layers;
 mod metrics;
 pub mod openapi;
 mod origin;
+pub mod partition_json;
 pub mod sensor_json;
 mod starting;
 mod state;

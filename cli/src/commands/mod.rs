@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod assets;
+pub mod backfill;
 pub mod cancel;
 pub mod daemon;
 pub mod daemons;
@@ -9,6 +10,7 @@ pub mod launch;
 pub mod logs;
 pub mod migrate;
 pub mod openapi;
+pub mod partitions;
 pub mod prune;
 pub mod reexecute;
 pub mod run;

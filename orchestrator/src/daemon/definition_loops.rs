@@ -65,10 +65,12 @@ async fn one_version(
         loaded.definitions.sensors().to_vec(),
         alerts_queued,
     );
+    let backfills = super::BackfillDaemon::new(store.clone(), loaded.definitions.clone());
     let freshness = FreshnessEvaluator::new(store, &loaded.definitions);
     tokio::join!(
         scheduler.run(stop.clone()),
         sensors.run(stop.clone()),
+        backfills.run(stop.clone()),
         freshness.run(stop),
     );
 }

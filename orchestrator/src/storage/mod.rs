@@ -4,12 +4,14 @@
 //! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
 
 pub mod alerts;
+pub mod backfills;
 pub mod browse;
 mod changes;
 pub mod checks;
 pub mod daemons;
 pub mod freshness;
 pub mod observe;
+pub mod partition_status;
 pub mod partitions;
 mod postgres;
 pub mod queue;
@@ -28,12 +30,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
+pub use backfills::BackfillStorage;
 pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
 pub use checks::CheckStorage;
 pub use daemons::DaemonStorage;
 pub use freshness::{FreshnessStorage, NewFreshnessChange};
 pub use observe::{ObserveStorage, PoolStats};
+pub use partition_status::PartitionStatusStorage;
 pub use partitions::PartitionStorage;
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
@@ -44,8 +48,8 @@ pub use snapshots::SnapshotStorage;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
-    AssetKey, AssetSummary, EventRecord, Materialization, NewEvent, NewRun, Run, RunFilter, RunId,
-    RunStatus,
+    AssetKey, AssetSummary, EventRecord, Materialization, NewEvent, NewRun, PartitionTargets, Run,
+    RunFilter, RunId, RunStatus,
 };
 
 /// Why a storage operation failed.
@@ -166,6 +170,8 @@ pub trait RunStorage:
     + CheckStorage
     + SnapshotStorage
     + PartitionStorage
+    + PartitionStatusStorage
+    + BackfillStorage
     + DaemonStorage
     + Send
     + Sync
@@ -175,7 +181,18 @@ pub trait RunStorage:
     async fn migrate(&self) -> Result<(), StorageError>;
 
     /// Creates a run in its initial status and records the matching run event.
-    async fn create_run(&self, run: &NewRun) -> Result<Run, StorageError>;
+    async fn create_run(&self, run: &NewRun) -> Result<Run, StorageError> {
+        self.create_targeted_run(run, &PartitionTargets::default())
+            .await
+    }
+
+    /// [`RunStorage::create_run`] that also makes each of `targets`' asset partitions in
+    /// progress in the partition status index, in the same transaction.
+    async fn create_targeted_run(
+        &self,
+        run: &NewRun,
+        targets: &PartitionTargets,
+    ) -> Result<Run, StorageError>;
 
     async fn get_run(&self, id: RunId) -> Result<Run, StorageError>;
 

@@ -8,12 +8,14 @@ use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::watch;
 
 use super::alerts::shared_alert_storage;
+use super::backfills::shared_backfill_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
 use super::checks::shared_check_storage;
 use super::daemons::shared_daemon_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
+use super::partition_status::shared_partition_status_storage;
 use super::partitions::shared_partition_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
@@ -103,6 +105,8 @@ shared_daemon_storage!(PgStore, sqlx::Postgres);
 shared_freshness_storage!(PgStore, sqlx::Postgres);
 shared_snapshot_storage!(PgStore, sqlx::Postgres);
 shared_partition_storage!(PgStore, sqlx::Postgres);
+shared_partition_status_storage!(PgStore, sqlx::Postgres);
+shared_backfill_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
 /// notifications at commit, and drops them on rollback).

@@ -13,12 +13,14 @@ macro_rules! shared_storage {
                 self.run_migrations().await
             }
 
-            async fn create_run(
+            async fn create_targeted_run(
                 &self,
                 run: &$crate::domain::NewRun,
+                targets: &$crate::domain::PartitionTargets,
             ) -> Result<$crate::domain::Run, $crate::storage::StorageError> {
                 let mut tx = self.pool.begin().await?;
                 let row = insert_run(&mut tx, run).await?;
+                begin_partition_status(&mut tx, run.job.as_str(), run.id, targets).await?;
                 tx.commit().await?;
                 self.changed($crate::storage::Change::Run(run.id, run.status));
                 row.try_into()
@@ -188,6 +190,8 @@ macro_rules! shared_storage {
             }
         }
 
+        $crate::storage::partition_status::partition_status_sql!($db);
+
         /// Inserts a run with its tags and its first run event (`run.status` must be initial).
         async fn insert_run(
             tx: &mut sqlx::Transaction<'_, $db>,
@@ -313,6 +317,10 @@ macro_rules! shared_storage {
             }
             // The row was read before these events; count their failed checks into it.
             row.checks_failed += insert_events_and_catalog(tx, id, None, events).await?;
+            if to.is_terminal() {
+                // After the events: a materialization among them counts before the end.
+                end_partition_status(tx, id, to, row.started_at.is_none()).await?;
+            }
             let event = $crate::domain::NewEvent::run($crate::domain::EventKind::for_status(
                 to,
                 message.map(str::to_owned),
@@ -361,6 +369,7 @@ macro_rules! shared_storage {
                 (a.kind.asset_key(), a_id).cmp(&(b.kind.asset_key(), b_id))
             });
             upsert_assets(&mut *tx, run, &materialized).await?;
+            materialize_partition_status(&mut *tx, run, &materialized).await?;
             let failed_checks = i32::try_from(failed_checks).unwrap_or(i32::MAX);
             if failed_checks > 0 {
                 sqlx::query("UPDATE runs SET checks_failed = checks_failed + $1 WHERE id = $2")

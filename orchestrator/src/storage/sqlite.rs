@@ -10,12 +10,14 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::alerts::shared_alert_storage;
+use super::backfills::shared_backfill_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes};
 use super::checks::shared_check_storage;
 use super::daemons::shared_daemon_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
+use super::partition_status::shared_partition_status_storage;
 use super::partitions::shared_partition_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
@@ -88,6 +90,8 @@ shared_daemon_storage!(SqliteStore, sqlx::Sqlite);
 shared_freshness_storage!(SqliteStore, sqlx::Sqlite);
 shared_snapshot_storage!(SqliteStore, sqlx::Sqlite);
 shared_partition_storage!(SqliteStore, sqlx::Sqlite);
+shared_partition_status_storage!(SqliteStore, sqlx::Sqlite);
+shared_backfill_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.

@@ -12,6 +12,7 @@
 mod support;
 
 mod assets;
+mod backfills;
 mod browse;
 mod checks;
 mod concurrent_writes;
@@ -21,6 +22,7 @@ mod events;
 mod list;
 mod numbered_events;
 mod observe;
+mod partition_status;
 mod partitions;
 mod queue;
 mod races;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod backfills;
 mod catalog;
 mod control;
 mod cross_site;

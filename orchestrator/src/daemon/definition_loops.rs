@@ -65,7 +65,8 @@ async fn one_version(
         loaded.definitions.sensors().to_vec(),
         alerts_queued,
     );
-    let freshness = FreshnessEvaluator::new(store, &loaded.definitions);
+    let freshness = FreshnessEvaluator::new(store, &loaded.definitions)
+        .notify_changes(sensors.freshness_changed());
     tokio::join!(
         scheduler.run(stop.clone()),
         sensors.run(stop.clone()),

@@ -66,7 +66,8 @@ async fn one_version(
         alerts_queued,
     );
     let backfills = super::BackfillDaemon::new(store.clone(), loaded.definitions.clone());
-    let freshness = FreshnessEvaluator::new(store, &loaded.definitions);
+    let freshness = FreshnessEvaluator::new(store, &loaded.definitions)
+        .notify_changes(sensors.freshness_changed());
     tokio::join!(
         scheduler.run(stop.clone()),
         sensors.run(stop.clone()),

@@ -41,7 +41,8 @@ pub use schedule::{
     UnknownTickStatus, tick_tag_value,
 };
 pub use sensor::{
-    Alert, AlertState, DeliveryOutcome, NewSensorTick, SensorEvaluation, SensorState, SensorSwitch,
-    SensorTick, SensorTickStatus, StatusChange, UnknownAlertState,
+    Alert, AlertState, AlertSubject, DeliveryOutcome, FailedCheck, FreshnessAlertChange,
+    NewSensorTick, SensorEvaluation, SensorState, SensorSwitch, SensorTick, SensorTickStatus,
+    StatusChange, UnknownAlertState,
 };
 pub use status::{IllegalTransition, RunStatus, UnknownStatus};

@@ -43,7 +43,7 @@ pub use postgres::PgStore;
 pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
 pub use schedules::ScheduleStorage;
-pub use sensors::{EvaluatedBatch, SensorStorage};
+pub use sensors::{EvaluatedBatch, SensorStorage, freshness_alert_id};
 pub use snapshots::SnapshotStorage;
 pub use sqlite::SqliteStore;
 

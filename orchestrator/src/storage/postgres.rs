@@ -176,3 +176,7 @@ async fn listen(pool: PgPool, hub: ChangeHub, up: Arc<watch::Sender<bool>>) {
 const TAKE_STATUS_CHANGES: &str = "DELETE FROM run_status_changes WHERE id IN (\
      SELECT id FROM run_status_changes ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
      RETURNING id, run_id, job, status, message, changed_at";
+/// The oldest freshness changes waiting for the sensors, taken (deleted) for evaluation.
+const TAKE_FRESHNESS_CHANGES: &str = "DELETE FROM freshness_alert_changes WHERE id IN (\
+     SELECT id FROM freshness_alert_changes ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, asset_key, job, previous, state, reason, changed_at";

@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod partitions;
 mod robustness;
+mod roles;
 mod runs;
 mod sensors;
 mod support;

@@ -11,6 +11,7 @@ mod browser;
 mod escaping;
 mod forms;
 mod pages;
+mod roles;
 mod scale;
 #[path = "../api/support.rs"]
 #[allow(dead_code)]

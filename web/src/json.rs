@@ -48,6 +48,10 @@ pub struct RunJson {
     pub partition: Option<String>,
     /// The first and last key (both inclusive) of a partitioned run; `null` when unpartitioned.
     pub partition_range: Option<PartitionRangeJson>,
+    /// Who started it: a token's name, `sso:<user>`, `schedule:<name>`, `sensor:<name>`,
+    /// `backfill:<id>`, `reexecute:<parent run id>`, `cli` or `anonymous` (a server without
+    /// authentication); `null` for runs from before it was recorded.
+    pub launched_by: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,6 +90,7 @@ impl From<&Run> for RunJson {
                 start: r.start.clone(),
                 end: r.end.clone(),
             }),
+            launched_by: run.launched_by.clone(),
         }
     }
 }

@@ -41,6 +41,8 @@ pub struct ListQuery {
     pub(crate) checks_failed: Option<bool>,
     /// Only runs of this single partition key.
     pub(crate) partition: Option<String>,
+    /// Only runs started by this (`launched_by`: a token's name, `schedule:nightly`, `cli`, …).
+    pub(crate) launched_by: Option<String>,
 }
 
 impl ListQuery {
@@ -70,6 +72,7 @@ impl ListQuery {
             tag,
             partition: given(self.partition.as_deref()).map(str::to_owned),
             checks_failed: self.checks_failed.unwrap_or(false),
+            launched_by: given(self.launched_by.as_deref()).map(str::to_owned),
             before,
             limit,
         })

@@ -10,6 +10,7 @@ mod control;
 mod cross_site;
 mod daemons;
 mod launch;
+mod launched_by;
 mod metrics;
 mod openapi;
 mod partitions;

@@ -133,7 +133,17 @@ async fn an_operator_sees_run_forms_but_not_admin_ones(app: TestApp) {
         )
         .await
         .assert_status(StatusCode::SEE_OTHER);
-    assert_eq!(app.runs().await.len(), 1);
+    let runs = app.runs().await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].launched_by.as_deref(), Some("operator-bot"));
+    browser
+        .get(&format!("/runs/{}", runs[0].id))
+        .await
+        .assert_contains("<td id=\"launched-by\">operator-bot</td>");
+    browser
+        .get("/runs")
+        .await
+        .assert_contains("<td class=\"launched-by\">operator-bot</td>");
     browser
         .post("/schedules/nightly/on", &[("csrf", &job.csrf())])
         .await

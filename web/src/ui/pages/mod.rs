@@ -29,6 +29,8 @@ pub struct RunRow {
     pub created: String,
     pub duration: String,
     pub tags: Vec<(String, String)>,
+    /// Who started it (`—` when not recorded).
+    pub launched_by: String,
 }
 
 impl From<&Run> for RunRow {
@@ -54,6 +56,7 @@ impl From<&Run> for RunRow {
             status_class: format::status_class(run.status),
             created: format::instant(run.created_at),
             duration,
+            launched_by: run.launched_by.clone().unwrap_or_else(|| "—".to_owned()),
             tags: run
                 .tags
                 .iter()

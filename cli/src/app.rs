@@ -217,7 +217,8 @@ pub async fn plan_launch(
     let (job, config, tags) =
         resolve_launch(definitions, request.job, request.config, request.tags)?;
     let mut run = orchestrator::domain::NewRun::queued(job.name.clone(), config, tags)
-        .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored());
+        .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored())
+        .launched_by(orchestrator::domain::launched_by::CLI);
     run.status = status;
     let partition = request
         .partition

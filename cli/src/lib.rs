@@ -160,6 +160,11 @@ enum Command<C: Subcommand> {
     Extension(C),
     /// The JSON API (/api/v1) and health checks over the run store, on ORCH_WEB_ADDR.
     Web(commands::web::WebArgs),
+    /// Access: `orch auth hash-token` prints the hash a tokens file holds.
+    Auth {
+        #[command(subcommand)]
+        command: AuthCommand,
+    },
     /// Apply pending database migrations (they also apply on every start).
     Migrate,
     /// Print the OpenAPI 3.1 document of the JSON API (orch's routes and this build's own).
@@ -170,6 +175,12 @@ enum Command<C: Subcommand> {
         #[arg(long)]
         run_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthCommand {
+    /// Read a token on stdin and print its hex SHA-256, the `sha256` of ORCH_AUTH_TOKENS_FILE.
+    HashToken,
 }
 
 #[derive(Debug, Subcommand)]
@@ -346,6 +357,9 @@ async fn dispatch<E: Extension>(
             Ok(extension.run_command(command, &cx).await?)
         }
         Command::Web(args) => commands::web::web(settings, args).await,
+        Command::Auth {
+            command: AuthCommand::HashToken,
+        } => commands::auth::hash_token(),
         Command::Migrate => commands::migrate::migrate(settings).await,
         Command::Openapi => commands::openapi::print(settings).await,
         Command::Worker { run_id } => commands::worker::worker(settings, run_id).await,

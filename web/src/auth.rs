@@ -1,7 +1,13 @@
-//! Optional authentication of the API by a bearer token (`ORCH_AUTH_TOKEN` or
-//! `ORCH_AUTH_TOKEN_FILE`). When a token is set, every mutation (any method but GET, HEAD and
-//! OPTIONS) needs `Authorization: Bearer <token>`; with `protect_reads`, reads do too. Health
-//! checks stay open for probes. Without a token the API is open: keep it on loopback.
+//! Optional authentication of the API by bearer tokens: the single admin token
+//! (`ORCH_AUTH_TOKEN` or `ORCH_AUTH_TOKEN_FILE`, identity `admin`) and the named tokens of
+//! `ORCH_AUTH_TOKENS_FILE` (`tokens.rs`), each with a role (`roles.rs`). With either set, every
+//! mutation (any method but GET, HEAD and OPTIONS) needs `Authorization: Bearer <token>` of a
+//! role that may do it (else 403 naming the role it needs); with `protect_reads`, reads need a
+//! token too. Health checks stay open for probes. Without tokens the API is open: keep it on
+//! loopback.
+//!
+//! The identity that passed is put in the request's extensions ([`Caller`]) for handlers to
+//! record (a run's `launched_by`, the audit log).
 //!
 //! Wrong tokens are throttled per client address and overall (`throttle.rs`).
 //!
@@ -12,13 +18,18 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{Method, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
 use crate::origin::AllowedOrigins;
+use crate::roles::{Identity, Role, required_role};
 use crate::throttle::{LoginLimits, Throttle, client_of};
+use crate::tokens::TokensFile;
+
+/// The identity of the single token `ORCH_AUTH_TOKEN`.
+pub const ADMIN_TOKEN_NAME: &str = "admin";
 
 /// The API's secret. Its `Debug` never shows it.
 #[derive(Clone)]
@@ -52,14 +63,89 @@ impl fmt::Debug for AuthToken {
 /// Who may do what.
 #[derive(Debug, Clone, Default)]
 pub struct AuthPolicy {
-    /// `None`: no authentication.
+    /// The single admin token; with `tokens` also `None`: no authentication.
     pub token: Option<AuthToken>,
+    /// Named tokens with roles (`ORCH_AUTH_TOKENS_FILE`).
+    pub tokens: Option<Arc<TokensFile>>,
     /// Reads need the token too.
     pub protect_reads: bool,
     /// Origins besides the server's own whose pages may send mutations (`origin.rs`).
     pub allowed_origins: AllowedOrigins,
     /// How many wrong tokens (login form or bearer) are answered before 429 (`throttle.rs`).
     pub login_limits: LoginLimits,
+}
+
+impl AuthPolicy {
+    /// Whether requests are authenticated at all.
+    pub fn auth_on(&self) -> bool {
+        self.token.is_some() || self.tokens.is_some()
+    }
+
+    /// Who `given` (a bearer token or the login form's) identifies.
+    pub fn authenticate(&self, given: &str) -> Option<Identity> {
+        let given = given.trim();
+        if self.token.as_ref().is_some_and(|t| t.matches(given)) {
+            return Some(admin());
+        }
+        self.tokens.as_ref().and_then(|t| t.authenticate(given))
+    }
+
+    /// The identity named `name` now (a session's owner), if it still exists.
+    pub fn named(&self, name: &str) -> Option<Identity> {
+        if name == ADMIN_TOKEN_NAME && self.token.is_some() {
+            return Some(admin());
+        }
+        self.tokens.as_ref().and_then(|t| t.named(name))
+    }
+}
+
+fn admin() -> Identity {
+    Identity {
+        name: ADMIN_TOKEN_NAME.to_owned(),
+        role: Role::Admin,
+    }
+}
+
+/// Who sent a request, for handlers: `None` when the server has no authentication (or the
+/// request is an open read).
+#[derive(Debug, Clone, Default)]
+pub struct Caller(pub Option<Identity>);
+
+impl Caller {
+    /// What a run launched by this caller records as `launched_by`.
+    pub fn launched_by(&self) -> String {
+        self.0
+            .as_ref()
+            .map_or_else(|| ANONYMOUS.to_owned(), |i| i.name.clone())
+    }
+}
+
+/// `launched_by` of a run launched through a server without authentication.
+pub const ANONYMOUS: &str = "anonymous";
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<Identity>().cloned()))
+    }
+}
+
+/// The 403 of an identity below the role a request needs.
+pub fn below_role(identity: &Identity, needed: Role) -> String {
+    format!(
+        "this needs the {needed} role; `{}` is {} {}",
+        identity.name,
+        if identity.role == Role::Viewer {
+            "a"
+        } else {
+            "an"
+        },
+        identity.role
+    )
 }
 
 /// The API middleware's state: the policy and the wrong-token counters it shares with the
@@ -75,24 +161,18 @@ pub struct TokenCheck {
 /// `Retry-After`, whatever it sends.
 pub async fn require_token(
     State(check): State<TokenCheck>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let policy = &check.policy;
-    let Some(token) = &policy.token else {
-        return next.run(request).await;
-    };
-    let path = request.uri().path();
     // Pages have their own check (session cookie, CSRF): `ui/guard.rs`. Probes and Prometheus
     // scrapes (`/healthz`, `/readyz`, `/metrics`) stay open, like a kubelet's and a scraper's.
-    if !path.starts_with("/api/") {
+    let path = request.uri().path();
+    if !policy.auth_on() || !path.starts_with("/api/") {
         return next.run(request).await;
     }
-    let is_read = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    if is_read && !policy.protect_reads {
+    let needed = required_role(request.method(), path);
+    if needed == Role::Viewer && !policy.protect_reads {
         return next.run(request).await;
     }
     let given = request
@@ -101,18 +181,22 @@ pub async fn require_token(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     let Some(given) = given else {
-        return unauthorized("this server needs `Authorization: Bearer <ORCH_AUTH_TOKEN>`");
+        return unauthorized("this server needs `Authorization: Bearer <token>`");
     };
     let client = client_of(&request);
     if let Err(throttled) = check.throttle.admit(client) {
         return too_many(throttled);
     }
-    if token.matches(given.trim()) {
+    if let Some(identity) = policy.authenticate(given) {
+        if !identity.may(needed) {
+            return ApiError::Forbidden(below_role(&identity, needed)).into_response();
+        }
+        request.extensions_mut().insert(identity);
         return next.run(request).await;
     }
     tracing::warn!(%client, "a request with a wrong bearer token was refused");
     match check.throttle.failed(client) {
-        Ok(()) => unauthorized("the bearer token is not the one this server expects"),
+        Ok(()) => unauthorized("the bearer token is not one this server knows"),
         Err(throttled) => too_many(throttled),
     }
 }

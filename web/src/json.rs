@@ -50,6 +50,10 @@ pub struct RunJson {
     pub partition_range: Option<PartitionRangeJson>,
     /// The backfill that submitted it (its `orch/backfill` tag); `null` otherwise.
     pub backfill_id: Option<String>,
+    /// Who started it: a token's name, `sso:<user>`, `schedule:<name>`, `sensor:<name>`,
+    /// `backfill:<id>`, `reexecute:<parent run id>`, `cli` or `anonymous` (a server without
+    /// authentication); `null` for runs from before it was recorded.
+    pub launched_by: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -93,6 +97,7 @@ impl From<&Run> for RunJson {
                 .iter()
                 .find(|(k, _)| k.as_str() == orchestrator::domain::BACKFILL_TAG)
                 .map(|(_, v)| v.clone()),
+            launched_by: run.launched_by.clone(),
         }
     }
 }

@@ -23,10 +23,12 @@ mod metrics;
 pub mod openapi;
 mod origin;
 pub mod partition_json;
+pub mod roles;
 pub mod sensor_json;
 mod starting;
 mod state;
 mod throttle;
+pub mod tokens;
 mod ui;
 
 use axum::Router;
@@ -34,7 +36,7 @@ use axum::routing::get;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use api::{DEFAULT_PAGE, MAX_PAGE, page_size};
-pub use auth::{AuthPolicy, AuthToken};
+pub use auth::{ADMIN_TOKEN_NAME, ANONYMOUS, AuthPolicy, AuthToken, Caller};
 pub use error::{ApiError, ErrorJson};
 pub use extract::ApiQuery;
 pub use layers::{BODY_LIMIT, REQUEST_TIMEOUT};

@@ -182,7 +182,8 @@ pub async fn dev(
                 app::resolve_launch(&definitions, job_name, &launch.config, &[])?;
             Some(
                 NewRun::queued(job.name.clone(), config, tags)
-                    .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored()),
+                    .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored())
+                    .launched_by(orchestrator::domain::launched_by::CLI),
             )
         }
         None => None,

@@ -35,6 +35,9 @@ pub struct ListArgs {
     /// Only runs with at least one failed asset check.
     #[arg(long)]
     pub checks_failed: bool,
+    /// Only runs started by this: a token's name, `sso:<user>`, `schedule:<name>`, `cli`, …
+    #[arg(long, value_name = "WHO")]
+    pub launched_by: Option<String>,
     /// At most this many runs (at most 1000).
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
@@ -86,6 +89,7 @@ impl ListArgs {
             tag,
             partition: self.partition.clone(),
             checks_failed: self.checks_failed,
+            launched_by: self.launched_by.clone(),
             before,
             limit: self.limit.max(1),
         })
@@ -102,8 +106,8 @@ pub async fn list(settings: &Settings, args: &ListArgs) -> Result<ExitCode, CliE
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<36}  {:<24} {:<9} {:<25} DURATION",
-        "ID", "JOB", "STATUS", "CREATED"
+        "{:<36}  {:<24} {:<9} {:<25} {:<20} DURATION",
+        "ID", "JOB", "STATUS", "CREATED", "LAUNCHED BY"
     );
     for run in &runs {
         let duration = run
@@ -116,11 +120,12 @@ pub async fn list(settings: &Settings, args: &ListArgs) -> Result<ExitCode, CliE
             n => format!("  {n} checks failed"),
         };
         println!(
-            "{:<36}  {:<24} {:<9} {:<25} {duration}{checks}",
+            "{:<36}  {:<24} {:<9} {:<25} {:<20} {duration}{checks}",
             run.id.to_string(),
             run.job.as_str(),
             run.status.as_str(),
-            run.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+            run.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            run.launched_by.as_deref().unwrap_or("-")
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -31,6 +31,10 @@ pub struct WebArgs {
     /// A file holding that secret (as Vault Agent or a Kubernetes Secret mounts it).
     #[arg(long, env = "ORCH_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
+    /// Named tokens with roles (TOML `[[tokens]]` with `name`, `role`, `sha256`), re-read when
+    /// the file changes and on SIGHUP.
+    #[arg(long, env = "ORCH_AUTH_TOKENS_FILE")]
+    pub auth_tokens_file: Option<PathBuf>,
     /// With a token set, reads need it too (health checks stay open).
     #[arg(long, env = "ORCH_AUTH_READS", default_value_t = false)]
     pub auth_reads: bool,
@@ -60,8 +64,15 @@ impl WebArgs {
             })?),
             None => None,
         };
+        let tokens = match &self.auth_tokens_file {
+            Some(path) => Some(Arc::new(
+                web::tokens::TokensFile::open(path).map_err(|e| CliError::config(e.to_string()))?,
+            )),
+            None => None,
+        };
         Ok(web::AuthPolicy {
             token,
+            tokens,
             protect_reads: self.auth_reads,
             allowed_origins: self.allowed_origins.clone(),
             login_limits: web::LoginLimits::default(),
@@ -128,6 +139,9 @@ impl WebArgs {
         live: LiveDefinitions,
     ) -> Result<axum::Router, CliError> {
         let auth = self.auth()?;
+        if let Some(tokens) = &auth.tokens {
+            tokio::spawn(reread_tokens_on_sighup(tokens.clone()));
+        }
         let extra_api = app::api_routes(settings).await?;
         let loaded = live.current();
         let state =
@@ -141,7 +155,27 @@ impl WebArgs {
     }
 
     fn authenticated(&self) -> bool {
-        self.auth_token.is_some() || self.auth_token_file.is_some()
+        self.auth_token.is_some()
+            || self.auth_token_file.is_some()
+            || self.auth_tokens_file.is_some()
+    }
+}
+
+/// Re-reads the tokens file on every SIGHUP (it is also re-read when it changes), saying what
+/// happened on stderr; a malformed file leaves the tokens read before in force.
+async fn reread_tokens_on_sighup(tokens: Arc<web::tokens::TokensFile>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match tokens.reload() {
+            Ok(n) => eprintln!(
+                "orch: SIGHUP: {n} tokens read from {}",
+                tokens.path().display()
+            ),
+            Err(e) => eprintln!("orch: SIGHUP: {e}; the tokens read before stay in force"),
+        }
     }
 }
 

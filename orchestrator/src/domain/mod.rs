@@ -34,7 +34,7 @@ pub use partition::{
 pub use queue::{InProgress, QueueLimits, TagLimit};
 pub use run::{
     NewRun, PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, PARTITION_TAG, Run, RunFilter,
-    StoredDefinition, Tags,
+    StoredDefinition, Tags, launched_by,
 };
 pub use schedule::{
     SCHEDULE_TAG, ScheduleState, ScheduleSwitch, ScheduleTick, TICK_TAG, TickStatus,

@@ -108,6 +108,7 @@ mod tests {
             checks_failed: 0,
             definition_version: None,
             partition: None,
+            launched_by: None,
         }
     }
 

@@ -38,6 +38,41 @@ pub struct Run {
     /// The partition keys it targets (a single key has `start == end`); `None` when
     /// unpartitioned.
     pub partition: Option<PartitionRange>,
+    /// Who started it (see [`launched_by`]); `None` for runs from before it was recorded.
+    pub launched_by: Option<String>,
+}
+
+/// What a run records as who started it: a token's name, `sso:<user>`, or one of these.
+pub mod launched_by {
+    use super::RunId;
+
+    /// `orch run`, `orch launch`, `orch assets materialize`, `orch dev --launch`: no server.
+    pub const CLI: &str = "cli";
+
+    /// A tick of the schedule `name`.
+    pub fn schedule(name: &str) -> String {
+        format!("schedule:{name}")
+    }
+
+    /// A run the sensor `name` requested.
+    pub fn sensor(name: &str) -> String {
+        format!("sensor:{name}")
+    }
+
+    /// A run of the backfill `id`.
+    pub fn backfill(id: &str) -> String {
+        format!("backfill:{id}")
+    }
+
+    /// The re-execution of run `parent` (who asked is in the audit log).
+    pub fn reexecute(parent: RunId) -> String {
+        format!("reexecute:{parent}")
+    }
+
+    /// A user signed in through the trusted proxy.
+    pub fn sso(user: &str) -> String {
+        format!("sso:{user}")
+    }
 }
 
 impl Run {
@@ -66,6 +101,8 @@ pub struct NewRun {
     pub definition: Option<StoredDefinition>,
     /// The partition keys it targets, already validated against the job's definition.
     pub partition: Option<PartitionRange>,
+    /// Who starts it (see [`launched_by`]).
+    pub launched_by: Option<String>,
 }
 
 /// A job definition snapshot as stored: its version (hex SHA-256 of `json`) and the JSON.
@@ -114,7 +151,14 @@ impl NewRun {
             step_selection: None,
             definition: None,
             partition: None,
+            launched_by: None,
         }
+    }
+
+    /// The same run, recorded as started by `who` (see [`launched_by`]).
+    pub fn launched_by(mut self, who: impl Into<String>) -> Self {
+        self.launched_by = Some(who.into());
+        self
     }
 
     /// The same run, created with the snapshot `definition` of its job.
@@ -143,6 +187,8 @@ pub struct RunFilter {
     pub partition: Option<String>,
     /// Only runs with at least one failed asset check.
     pub checks_failed: bool,
+    /// Only runs started by this (`launched_by`).
+    pub launched_by: Option<String>,
     pub before: Option<RunId>,
     pub limit: u32,
 }

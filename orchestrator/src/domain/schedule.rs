@@ -119,6 +119,7 @@ impl NewRun {
             tags.insert(key, tick_tag_value(tick));
         }
         Self::queued(job, config, tags)
+            .launched_by(super::run::launched_by::schedule(schedule.as_str()))
     }
 }
 

@@ -118,7 +118,8 @@ pub fn plan_reexecution(
     // The job as it is now (like Dagster, a re-execution runs the current code: the fix of
     // what failed), snapshotted so that a later edit does not change the new run either.
     let mut run = NewRun::queued(job.name.clone(), parent.config.clone(), tags)
-        .with_definition(crate::snapshot::JobSnapshot::of(job).stored());
+        .with_definition(crate::snapshot::JobSnapshot::of(job).stored())
+        .launched_by(crate::domain::launched_by::reexecute(parent.id));
     run.parent_run_id = Some(parent.id);
     run.step_selection = step_selection;
     // A re-execution computes the same partitions as its parent (the tags came with `tags`).

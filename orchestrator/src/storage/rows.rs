@@ -34,6 +34,7 @@ pub(crate) struct RunRow {
     pub definition_version: Option<String>,
     pub partition_range_start: Option<String>,
     pub partition_range_end: Option<String>,
+    pub launched_by: Option<String>,
 }
 
 /// The column list [`RunRow`] decodes, as a literal so statements stay `&'static str`.
@@ -41,7 +42,7 @@ macro_rules! run_columns {
     () => {
         "id, job, status, config, tags, parent_run_id, step_selection, \
          created_at, started_at, ended_at, updated_at, heartbeat_at, worker, checks_failed, \
-         definition_version, partition_range_start, partition_range_end"
+         definition_version, partition_range_start, partition_range_end, launched_by"
     };
 }
 pub(crate) use run_columns;
@@ -86,6 +87,7 @@ impl TryFrom<RunRow> for Run {
             checks_failed: u32::try_from(row.checks_failed).unwrap_or(0),
             worker: row.worker.map(|Json(w)| w),
             definition_version: row.definition_version,
+            launched_by: row.launched_by,
             partition: match (row.partition_range_start, row.partition_range_end) {
                 (Some(start), Some(end)) => Some(crate::domain::PartitionRange { start, end }),
                 _ => None,

@@ -59,6 +59,9 @@ macro_rules! shared_storage {
                 if let Some(key) = &filter.partition {
                     q.push(" AND partition_key = ").push_bind(key.clone());
                 }
+                if let Some(who) = &filter.launched_by {
+                    q.push(" AND launched_by = ").push_bind(who.clone());
+                }
                 if filter.checks_failed {
                     q.push(" AND checks_failed > 0");
                 }
@@ -221,8 +224,8 @@ macro_rules! shared_storage {
             let row: RunRow = sqlx::query_as(concat!(
                 "INSERT INTO runs (id, job, status, config, tags, parent_run_id, step_selection, \
                  created_at, updated_at, definition_version, partition_key, partition_range_start, \
-                 partition_range_end) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING ",
+                 partition_range_end, launched_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ",
                 $crate::storage::rows::run_columns!()
             ))
             .bind(run.id.as_uuid())
@@ -238,6 +241,7 @@ macro_rules! shared_storage {
             .bind(run.partition.as_ref().and_then(|p| p.single_key()))
             .bind(run.partition.as_ref().map(|p| p.start.as_str()))
             .bind(run.partition.as_ref().map(|p| p.end.as_str()))
+            .bind(run.launched_by.as_deref())
             .fetch_one(&mut **tx)
             .await?;
             for (key, value) in &run.tags {

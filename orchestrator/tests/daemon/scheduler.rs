@@ -105,6 +105,7 @@ async fn two_schedulers_launch_each_tick_of_a_seconds_schedule_exactly_once(
         assert_eq!(tick.run_id, Some(run.id));
         assert_eq!(run.tags[&tick_tag], tick_tag_value(tick.tick_time));
         assert_eq!(run.status, RunStatus::Queued);
+        assert_eq!(run.launched_by.as_deref(), Some("schedule:every_second"));
         let late = run.created_at - tick.tick_time;
         assert!(
             late < TimeDelta::seconds(1),

@@ -16,7 +16,47 @@ support::storage_tests!(
     filters_by_status_job_and_tag_combine,
     keyset_pages_cover_every_run_exactly_once,
     limit_zero_means_the_default_and_large_limits_are_clamped,
+    filters_by_who_launched,
 );
+
+async fn filters_by_who_launched(store: Arc<dyn RunStorage>) {
+    let mut by_ci = Vec::new();
+    for i in 0..6 {
+        let who = ["ci-bot", "schedule:nightly", "sso:ann@example.com"][i % 3];
+        let run = store
+            .create_run(&NewRun::queued(job("ingest"), json!({}), Tags::new()).launched_by(who))
+            .await
+            .unwrap();
+        if who == "ci-bot" {
+            by_ci.push(run.id);
+        }
+    }
+    store.create_run(&queued("ingest")).await.unwrap();
+    let listed = |who: &str| {
+        let filter = RunFilter {
+            launched_by: Some(who.to_owned()),
+            ..RunFilter::default()
+        };
+        let store = store.clone();
+        async move {
+            store
+                .list_runs(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    by_ci.reverse();
+    assert_eq!(listed("ci-bot").await, by_ci);
+    assert_eq!(listed("sso:ann@example.com").await.len(), 2);
+    assert!(listed("ci").await.is_empty(), "a prefix is not a match");
+    assert_eq!(
+        store.list_runs(&RunFilter::default()).await.unwrap().len(),
+        7
+    );
+}
 
 fn ids(runs: &[Run]) -> Vec<RunId> {
     runs.iter().map(|r| r.id).collect()

@@ -45,6 +45,7 @@ async fn queued_run_round_trips_every_field(store: Arc<dyn RunStorage>) {
         parent_run_id: Some(parent.id),
         step_selection: Some(vec![key("fetch_data"), key("transform.v2")]),
         ..NewRun::queued(job("product_pipeline_job"), config.clone(), tags.clone())
+            .launched_by("ci-bot")
     };
     let before = Utc::now() - chrono::Duration::milliseconds(1);
 
@@ -57,6 +58,7 @@ async fn queued_run_round_trips_every_field(store: Arc<dyn RunStorage>) {
     assert_eq!(created.tags, tags);
     assert_eq!(created.parent_run_id, Some(parent.id));
     assert_eq!(created.step_selection, new.step_selection);
+    assert_eq!(created.launched_by.as_deref(), Some("ci-bot"));
     assert!(created.created_at >= before && created.created_at <= Utc::now());
     assert_eq!(created.updated_at, created.created_at);
     assert_eq!((created.started_at, created.ended_at), (None, None));
@@ -69,6 +71,7 @@ async fn starting_run_round_trips_without_optional_fields(store: Arc<dyn RunStor
     assert_eq!(created.status, RunStatus::Starting);
     assert_eq!(created.config, json!(null));
     assert!(created.tags.is_empty());
+    assert_eq!(created.launched_by, None);
     assert_eq!(
         (created.parent_run_id, &created.step_selection),
         (None, &None)

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::runs::{CreatedRun, parse_tags};
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorJson};
 use crate::extract::OptionalJson;
 use crate::json::JobJson;
@@ -129,6 +130,7 @@ impl LaunchBody {
     ))]
 pub async fn launch(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
     OptionalJson(body): OptionalJson<LaunchBody>,
 ) -> Result<(StatusCode, Json<CreatedRun>), ApiError> {
@@ -142,7 +144,8 @@ pub async fn launch(
         .check(&tags)
         .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let mut new_run = NewRun::queued(job.name.clone(), config, job.run_tags(tags))
-        .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored());
+        .with_definition(orchestrator::snapshot::JobSnapshot::of(job).stored())
+        .launched_by(caller.launched_by());
     if let Some(select) = body.select.as_deref() {
         let selection =
             AssetSelection::parse(select).map_err(|e| ApiError::Unprocessable(e.to_string()))?;

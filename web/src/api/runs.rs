@@ -44,6 +44,8 @@ pub struct ListQuery {
     /// Only runs of this backfill (not with `tag`).
     #[param(schema_with = schemas::run_id_filter)]
     pub(crate) backfill: Option<String>,
+    /// Only runs started by this (`launched_by`: a token's name, `schedule:nightly`, `cli`, …).
+    pub(crate) launched_by: Option<String>,
 }
 
 impl ListQuery {
@@ -86,6 +88,7 @@ impl ListQuery {
             tag,
             partition: given(self.partition.as_deref()).map(str::to_owned),
             checks_failed: self.checks_failed.unwrap_or(false),
+            launched_by: given(self.launched_by.as_deref()).map(str::to_owned),
             before,
             limit,
         })

@@ -8,8 +8,12 @@
 //!   `x-csrf-token`), else a 403 page. `/login` itself needs none (it has no session yet, and
 //!   forging it would need the token). A request with the bearer token needs neither.
 //!
+//! - a signed-in user below the role a form needs (`roles::required_role`) gets a 403 page
+//!   naming the role, and nothing happens.
+//!
 //! Without a token, visitors get an anonymous session on their first page, so forms still carry
-//! CSRF tokens. Handlers learn who is looking through the [`Viewer`] extractor.
+//! CSRF tokens. Handlers learn who is looking through the [`Viewer`] extractor (which buttons to
+//! show, who is signed in) and who acts through `auth::Caller`.
 
 use std::sync::Arc;
 
@@ -25,8 +29,9 @@ use serde::Deserialize;
 use super::page::{ErrorPage, PageError};
 use super::paths::{login_redirect, return_page};
 use super::session::{COOKIE, Session, SessionKeys, SessionKind};
-use crate::auth::AuthPolicy;
+use crate::auth::{AuthPolicy, below_role};
 use crate::layers::BODY_LIMIT;
+use crate::roles::{Identity, Role, required_role};
 use crate::throttle::{Throttle, Throttled, client_of};
 
 /// What the page middleware needs: the policy and the cookie keys.
@@ -52,7 +57,7 @@ impl BrowserAuth {
     }
 
     fn auth_on(&self) -> bool {
-        self.policy.token.is_some()
+        self.policy.auth_on()
     }
 
     /// Builds the `Set-Cookie` value of `session` (or of its removal with `None`).
@@ -82,11 +87,37 @@ pub struct Viewer {
     pub csrf: String,
     /// A token is configured.
     pub auth_on: bool,
-    /// Logged in with the token.
+    /// Logged in with a token.
     pub logged_in: bool,
+    /// Who is signed in.
+    pub identity: Option<Identity>,
 }
 
 impl Viewer {
+    /// Whether the forms that need `role` are shown: to anyone without auth, to a visitor not
+    /// signed in (they lead to the login), and to a signed-in identity with the role.
+    fn may(&self, role: Role) -> bool {
+        self.identity.as_ref().is_none_or(|i| i.may(role))
+    }
+
+    /// Launch, cancel and re-execute buttons are shown.
+    pub fn may_operate(&self) -> bool {
+        self.may(Role::Operator)
+    }
+
+    /// Schedule and sensor switches and Reload are shown.
+    pub fn may_admin(&self) -> bool {
+        self.may(Role::Admin)
+    }
+
+    /// Who is signed in, as the navigation shows it (`name (role)`), or empty.
+    pub fn signed_in_as(&self) -> String {
+        self.identity
+            .as_ref()
+            .map(|i| format!("{} ({})", i.name, i.role))
+            .unwrap_or_default()
+    }
+
     /// The stylesheet's URL (versioned by content).
     pub fn css_url(&self) -> String {
         super::assets::css_url()
@@ -150,7 +181,14 @@ pub async fn guard(State(auth): State<Arc<BrowserAuth>>, request: Request, next:
         Ok(bearer) => bearer,
         Err(throttled) => return too_many(throttled),
     };
-    let logged_in = auth.auth_on() && (session.is_some() || bearer);
+    // A session's owner is looked up now: a token rotated out of the file loses its sessions.
+    let from_session = session
+        .as_ref()
+        .filter(|s| s.kind == SessionKind::User)
+        .and_then(|s| auth.policy.named(&s.user));
+    let session = session.filter(|s| s.kind == SessionKind::Anonymous || from_session.is_some());
+    let identity = bearer.clone().or(from_session);
+    let logged_in = auth.auth_on() && identity.is_some();
     let is_read = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -163,49 +201,56 @@ pub async fn guard(State(auth): State<Arc<BrowserAuth>>, request: Request, next:
                 .map_or(path.clone(), |pq| pq.as_str().to_owned());
             return Redirect::to(&login_redirect(&target)).into_response();
         }
-        return serve_read(&auth, session, logged_in, request, next).await;
+        return serve_read(&auth, session, identity, request, next).await;
     }
     if path == "/login" {
         return next
-            .run(with_viewer(&auth, request, session.as_ref(), logged_in))
+            .run(with_viewer(&auth, request, session.as_ref(), identity))
             .await;
     }
     if auth.auth_on() && !logged_in {
         return Redirect::to(&login_redirect(&return_page(&path))).into_response();
     }
-    if bearer {
-        return next.run(with_viewer(&auth, request, None, logged_in)).await;
+    if let Some(identity) = &identity {
+        let needed = required_role(request.method(), &path);
+        if !identity.may(needed) {
+            tracing::warn!(%path, user = %identity.name, "form refused: below its role");
+            return ErrorPage::forbidden(&below_role(identity, needed));
+        }
+    }
+    if bearer.is_some() {
+        return next.run(with_viewer(&auth, request, None, identity)).await;
     }
     match check_csrf(&auth, session.as_ref(), request).await {
         Ok(request) => {
-            next.run(with_viewer(&auth, request, session.as_ref(), logged_in))
+            next.run(with_viewer(&auth, request, session.as_ref(), identity))
                 .await
         }
         Err(response) => response,
     }
 }
 
-/// Whether the request carries the right bearer token. A wrong one counts against the
-/// client's throttle (so pages cannot be used to guess it); a throttled client gets 429.
-fn bearer_check(auth: &BrowserAuth, request: &Request) -> Result<bool, Throttled> {
-    let Some(token) = &auth.policy.token else {
-        return Ok(false);
-    };
+/// Who the request's bearer token identifies. A wrong one counts against the client's
+/// throttle (so pages cannot be used to guess it); a throttled client gets 429.
+fn bearer_check(auth: &BrowserAuth, request: &Request) -> Result<Option<Identity>, Throttled> {
+    if !auth.auth_on() {
+        return Ok(None);
+    }
     let Some(given) = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     else {
-        return Ok(false);
+        return Ok(None);
     };
     let client = client_of(request);
     auth.throttle.admit(client)?;
-    if token.matches(given.trim()) {
-        return Ok(true);
+    if let Some(identity) = auth.policy.authenticate(given) {
+        return Ok(Some(identity));
     }
     auth.throttle.failed(client)?;
-    Ok(false)
+    Ok(None)
 }
 
 /// The 429 page of a throttled client.
@@ -223,7 +268,7 @@ fn too_many(throttled: Throttled) -> Response {
 async fn serve_read(
     auth: &BrowserAuth,
     session: Option<Session>,
-    logged_in: bool,
+    identity: Option<Identity>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -239,7 +284,7 @@ async fn serve_read(
         .map(|s| auth.cookie(Some(s), request.headers()));
     let session = session.or(fresh);
     let mut response = next
-        .run(with_viewer(auth, request, session.as_ref(), logged_in))
+        .run(with_viewer(auth, request, session.as_ref(), identity))
         .await;
     if let Some(cookie) = set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -251,14 +296,18 @@ fn with_viewer(
     auth: &BrowserAuth,
     mut request: Request,
     session: Option<&Session>,
-    logged_in: bool,
+    identity: Option<Identity>,
 ) -> Request {
     let viewer = Viewer {
         csrf: session.map(|s| auth.keys.csrf_token(s)).unwrap_or_default(),
         auth_on: auth.auth_on(),
-        logged_in,
+        logged_in: auth.auth_on() && identity.is_some(),
+        identity: identity.clone(),
     };
     request.extensions_mut().insert(viewer);
+    if let Some(identity) = identity {
+        request.extensions_mut().insert(identity);
+    }
     request
 }
 

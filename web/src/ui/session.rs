@@ -1,12 +1,14 @@
 //! Browser sessions: a signed cookie and the CSRF token tied to it.
 //!
 //! The cookie is `<id>.<expires>.<kind>.<mac>`: a random session id (hex), its expiry (Unix
-//! seconds), `u` for a user who logged in with the token or `a` for an anonymous visitor of a
-//! server without auth (who still needs CSRF tokens), and an HMAC-SHA256 over the rest. Nothing
-//! is stored server side. The key is derived from `ORCH_AUTH_TOKEN`, so every web replica
-//! sharing the token accepts the others' cookies, and changing the token logs everyone out.
-//! Without a token the key is random per process (anonymous sessions only guard forms against
-//! CSRF; a restarted server asks for a reload).
+//! seconds), `u:<name>` for a user who logged in with the token named `name` (`u` alone, from
+//! before named tokens: the admin token) or `a` for an anonymous visitor of a server without
+//! auth (who still needs CSRF tokens), and an HMAC-SHA256 over the rest. Nothing is stored
+//! server side; the guard looks the name up on every request, so a token removed from the
+//! tokens file (or demoted) loses its sessions (or rights) at once. The key is derived from
+//! `ORCH_AUTH_TOKEN`, so every web replica sharing the token accepts the others' cookies, and
+//! changing the token logs everyone out. Without that token the key is random per process
+//! (a restarted server asks for a new login or a reload).
 //!
 //! The CSRF token of a session is HMAC(key, "csrf:" + id): checkable without storage, useless for
 //! any other session.
@@ -49,6 +51,8 @@ impl SessionKind {
 pub struct Session {
     id: String,
     pub kind: SessionKind,
+    /// The token's name of a user session; empty for an anonymous one.
+    pub user: String,
     pub expires: DateTime<Utc>,
 }
 
@@ -86,6 +90,13 @@ impl SessionKeys {
         })
     }
 
+    /// A new session of the user `name` (a token's name: no `.` or `:`).
+    pub fn create_user(&self, name: &str, now: DateTime<Utc>) -> Result<Session, RandomFailed> {
+        let mut session = self.create(SessionKind::User, now)?;
+        session.user = name.to_owned();
+        Ok(session)
+    }
+
     /// A new session of `kind` that expires after its TTL.
     pub fn create(&self, kind: SessionKind, now: DateTime<Utc>) -> Result<Session, RandomFailed> {
         let ttl = match kind {
@@ -95,6 +106,7 @@ impl SessionKeys {
         Ok(Session {
             id: hex(&random_bytes::<16>()?),
             kind,
+            user: String::new(),
             // Whole seconds: the cookie carries Unix seconds.
             expires: DateTime::from_timestamp((now + ttl).timestamp(), 0).unwrap_or(now + ttl),
         })
@@ -102,12 +114,11 @@ impl SessionKeys {
 
     /// The cookie value of `session`.
     pub fn encode(&self, session: &Session) -> String {
-        let body = format!(
-            "{}.{}.{}",
-            session.id,
-            session.expires.timestamp(),
-            session.kind.code()
-        );
+        let kind = match session.kind {
+            SessionKind::User => format!("u:{}", session.user),
+            SessionKind::Anonymous => SessionKind::Anonymous.code().to_owned(),
+        };
+        let body = format!("{}.{}.{kind}", session.id, session.expires.timestamp());
         let mac = hmac::sign(&self.key, body.as_bytes());
         format!("{body}.{}", hex(mac.as_ref()))
     }
@@ -118,15 +129,20 @@ impl SessionKeys {
         hmac::verify(&self.key, body.as_bytes(), &unhex(mac)?).ok()?;
         let mut parts = body.split('.');
         let (id, expires, kind) = (parts.next()?, parts.next()?, parts.next()?);
-        let kind = match kind {
-            "u" => SessionKind::User,
-            "a" => SessionKind::Anonymous,
+        let (kind, user) = match kind.split_once(':') {
+            None if kind == "u" => (SessionKind::User, crate::auth::ADMIN_TOKEN_NAME),
+            None if kind == "a" => (SessionKind::Anonymous, ""),
+            Some(("u", user)) if !user.is_empty() => (SessionKind::User, user),
             _ => return None,
         };
+        if parts.next().is_some() {
+            return None;
+        }
         let expires = DateTime::from_timestamp(expires.parse().ok()?, 0)?;
         (expires > now).then(|| Session {
             id: id.to_owned(),
             kind,
+            user: user.to_owned(),
             expires,
         })
     }
@@ -181,7 +197,7 @@ mod tests {
     #[test]
     fn replicas_sharing_the_token_accept_each_others_cookies() {
         let now = Utc::now();
-        let session = keys("t0ken").create(SessionKind::User, now).unwrap();
+        let session = keys("t0ken").create_user("ci-bot", now).unwrap();
         let cookie = keys("t0ken").encode(&session);
         assert_eq!(keys("t0ken").decode(&cookie, now), Some(session.clone()));
         assert_eq!(keys("other").decode(&cookie, now), None);

@@ -44,7 +44,7 @@ async fn mutations_need_the_token_and_a_refusal_creates_nothing(app: TestApp) {
     assert_eq!(none.headers["www-authenticate"], "Bearer");
     app.request(launch(Some("Bearer wrong-token")))
         .await
-        .assert_error(StatusCode::UNAUTHORIZED, "not the one");
+        .assert_error(StatusCode::UNAUTHORIZED, "not one this server knows");
     app.request(launch(Some(&format!("Basic {TOKEN}"))))
         .await
         .assert_status(StatusCode::UNAUTHORIZED);

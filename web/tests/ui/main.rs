@@ -12,6 +12,7 @@ mod escaping;
 mod forms;
 mod health;
 mod pages;
+mod roles;
 mod scale;
 #[path = "../api/support.rs"]
 #[allow(dead_code)]

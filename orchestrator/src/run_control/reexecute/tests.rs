@@ -57,6 +57,7 @@ fn parent(status: RunStatus, selection: Option<&[&str]>) -> Run {
         checks_failed: 0,
         definition_version: None,
         partition: None,
+        launched_by: None,
     }
 }
 

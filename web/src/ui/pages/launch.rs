@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::jobs::{find, page};
+use crate::auth::Caller;
 use crate::state::AppState;
 use crate::ui::guard::Viewer;
 use crate::ui::page::PageError;
@@ -35,12 +36,14 @@ pub struct LaunchForm {
 pub async fn submit(
     State(state): State<AppState>,
     viewer: Viewer,
+    caller: Caller,
     Path(name): Path<String>,
     Form(form): Form<LaunchForm>,
 ) -> Result<Response, PageError> {
     let job = &find(&state, &name)?;
     let select = form.select.trim().to_owned();
-    let run = match validate(job, &form).and_then(|run| {
+    let validated = validate(job, &form).map(|run| run.launched_by(caller.launched_by()));
+    let run = match validated.and_then(|run| {
         state
             .tag_check
             .check(&run.tags)

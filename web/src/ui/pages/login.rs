@@ -19,7 +19,6 @@ use crate::throttle::{ClientAddr, Throttled};
 use crate::ui::guard::{BrowserAuth, Viewer};
 use crate::ui::page::{PageError, PageQuery};
 use crate::ui::paths::local_path;
-use crate::ui::session::SessionKind;
 
 #[derive(Debug, Template, WebTemplate)]
 #[template(path = "login.html")]
@@ -58,9 +57,9 @@ pub async fn submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let next = local_path(form.next.as_deref()).to_owned();
-    let Some(token) = &auth.policy.token else {
+    if !auth.policy.auth_on() {
         return Ok(Redirect::to(&next).into_response());
-    };
+    }
     let throttled = |throttled: Throttled, viewer: Viewer, next: String| {
         let page = LoginPage {
             viewer,
@@ -72,7 +71,7 @@ pub async fn submit(
     if let Err(t) = auth.throttle.admit(client.0) {
         return throttled(t, viewer, next);
     }
-    if !token.matches(form.token.trim()) {
+    let Some(identity) = auth.policy.authenticate(&form.token) else {
         tracing::warn!(client = %client.0, "a login with a wrong token was refused");
         if let Err(t) = auth.throttle.failed(client.0) {
             return throttled(t, viewer, next);
@@ -83,10 +82,10 @@ pub async fn submit(
             error: Some("That is not this server's token."),
         };
         return Ok((StatusCode::UNAUTHORIZED, page).into_response());
-    }
+    };
     let session = auth
         .keys
-        .create(SessionKind::User, Utc::now())
+        .create_user(&identity.name, Utc::now())
         .map_err(|e| PageError::internal(e.to_string()))?;
     let cookie = auth.cookie(Some(&session), &headers);
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
@@ -96,10 +95,6 @@ pub async fn submit(
 /// changing the token revokes them all).
 pub async fn logout(Extension(auth): Extension<Arc<BrowserAuth>>, headers: HeaderMap) -> Response {
     let cookie = auth.cookie(None, &headers);
-    let to = if auth.policy.token.is_some() {
-        "/login"
-    } else {
-        "/"
-    };
+    let to = if auth.policy.auth_on() { "/login" } else { "/" };
     ([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response()
 }

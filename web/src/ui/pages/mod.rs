@@ -31,6 +31,8 @@ pub struct RunRow {
     pub tags: Vec<(String, String)>,
     /// "2 checks failed", when some did.
     pub checks_failed: Option<String>,
+    /// Who started it (`—` when not recorded).
+    pub launched_by: String,
 }
 
 impl From<&Run> for RunRow {
@@ -56,6 +58,7 @@ impl From<&Run> for RunRow {
             status_class: format::status_class(run.status),
             created: format::instant(run.created_at),
             duration,
+            launched_by: run.launched_by.clone().unwrap_or_else(|| "—".to_owned()),
             tags: run
                 .tags
                 .iter()

@@ -62,6 +62,7 @@ pub struct RunView {
     pub ended: String,
     pub duration: String,
     pub parent: Option<String>,
+    pub launched_by: String,
     /// The version of the job snapshot the run executes (first 12 hex digits, and all of it).
     pub definition: Option<(String, String)>,
     pub selection: Option<String>,
@@ -86,6 +87,7 @@ impl From<&Run> for RunView {
             ended: format::maybe_instant(run.ended_at),
             duration: row.duration,
             parent: run.parent_run_id.map(|p| p.to_string()),
+            launched_by: row.launched_by.clone(),
             definition: run
                 .definition_version
                 .as_ref()

@@ -177,6 +177,15 @@ async fn two_daemons_one_killed_run_every_partition_once_and_retry_exactly_the_f
         "{}",
         listed.stdout
     );
+    assert_eq!(
+        listed
+            .stdout
+            .matches(&format!("\"launched_by\": \"backfill:{id}\""))
+            .count(),
+        90,
+        "every run of the backfill says it launched it: {}",
+        listed.stdout
+    );
 
     // The failures, fixed, are re-run — exactly those.
     for key in FAILING {

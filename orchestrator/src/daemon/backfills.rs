@@ -136,7 +136,9 @@ impl BackfillDaemon {
         let mut run = NewRun::queued(job.name.clone(), config, job.run_tags(tags))
             .with_definition(crate::snapshot::JobSnapshot::of(job).stored())
             .with_partition(range.clone())
-            .launched_by(crate::domain::launched_by::backfill(&backfill.id.to_string()));
+            .launched_by(crate::domain::launched_by::backfill(
+                &backfill.id.to_string(),
+            ));
         run.step_selection.clone_from(&backfill.step_selection);
         let targets = match targets(
             self.store.as_ref(),

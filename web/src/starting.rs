@@ -113,6 +113,11 @@ fn waiting(path: &str) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Html(WAITING_PAGE)).into_response()
     };
+    // The security headers the real router's layers set (`layers::apply`).
+    let headers = response.headers_mut();
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     if response.status() == StatusCode::SERVICE_UNAVAILABLE {
         let retry = HeaderValue::from_static(RETRY_AFTER_SECS);
         response
@@ -158,6 +163,12 @@ mod tests {
         let (status, body) = get_path(router.clone(), "/healthz").await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("degraded"), "{body}");
+        let framed = router
+            .clone()
+            .oneshot(Request::get("/runs").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(framed.headers()["x-frame-options"], "DENY");
         for path in ["/readyz", "/api/v1/runs"] {
             let (status, body) = get_path(router.clone(), path).await;
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");

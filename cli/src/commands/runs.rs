@@ -26,7 +26,7 @@ pub struct ListArgs {
     /// Only runs of this single partition key (e.g. `2026-03-01`).
     #[arg(long, value_name = "KEY")]
     pub partition: Option<String>,
-    /// Only runs of this backfill (its `orch/backfill` tag; not with --tag).
+    /// Only runs of this backfill (its `orch/backfill` tag; combines with --tag).
     #[arg(long, value_name = "ID", conflicts_with = "tag")]
     pub backfill: Option<String>,
     /// Runs older than this run id (the cursor of the next page).
@@ -68,15 +68,12 @@ impl ListArgs {
                 Some((TagKey::parse(k).map_err(CliError::config)?, v.to_owned()))
             }
         };
-        let tag = match &self.backfill {
-            Some(id) => {
-                let id = orchestrator::domain::BackfillId::parse(id).map_err(CliError::config)?;
-                let key =
-                    TagKey::parse(orchestrator::domain::BACKFILL_TAG).map_err(CliError::config)?;
-                Some((key, id.to_string()))
-            }
-            None => tag,
-        };
+        let backfill = self
+            .backfill
+            .as_deref()
+            .map(orchestrator::domain::BackfillId::parse)
+            .transpose()
+            .map_err(CliError::config)?;
         let before = self
             .before
             .as_deref()
@@ -90,6 +87,7 @@ impl ListArgs {
             partition: self.partition.clone(),
             checks_failed: self.checks_failed,
             launched_by: self.launched_by.clone(),
+            backfill,
             before,
             limit: self.limit.max(1),
         })

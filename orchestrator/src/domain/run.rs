@@ -189,6 +189,8 @@ pub struct RunFilter {
     pub checks_failed: bool,
     /// Only runs started by this (`launched_by`).
     pub launched_by: Option<String>,
+    /// Only runs of this backfill (their `orch/backfill` tag); combines with `tag`.
+    pub backfill: Option<super::BackfillId>,
     pub before: Option<RunId>,
     pub limit: u32,
 }

@@ -72,6 +72,13 @@ macro_rules! shared_storage {
                         .push_bind(value.clone())
                         .push(")");
                 }
+                if let Some(backfill) = &filter.backfill {
+                    q.push(" AND EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.key = ")
+                        .push_bind($crate::domain::BACKFILL_TAG)
+                        .push(" AND t.value = ")
+                        .push_bind(backfill.to_string())
+                        .push(")");
+                }
                 q.push(" ORDER BY id DESC LIMIT ")
                     .push_bind(i64::from(filter.effective_limit()));
                 let rows: Vec<RunRow> = q.build_query_as().fetch_all(&self.pool).await?;

@@ -41,7 +41,7 @@ pub struct ListQuery {
     pub(crate) checks_failed: Option<bool>,
     /// Only runs of this single partition key.
     pub(crate) partition: Option<String>,
-    /// Only runs of this backfill (not with `tag`).
+    /// Only runs of this backfill (combines with `tag`).
     #[param(schema_with = schemas::run_id_filter)]
     pub(crate) backfill: Option<String>,
     /// Only runs started by this (`launched_by`: a token's name, `schedule:nightly`, `cli`, …).
@@ -68,19 +68,10 @@ impl ListQuery {
                 Some((TagKey::parse(k).map_err(|e| bad(&e))?, v.to_owned()))
             }
         };
-        let tag = match (given(self.backfill.as_deref()), tag) {
-            (None, tag) => tag,
-            (Some(_), Some(_)) => {
-                return Err(ApiError::BadRequest(
-                    "give tag or backfill, not both".to_owned(),
-                ));
-            }
-            (Some(raw), None) => {
-                let id = orchestrator::domain::BackfillId::parse(raw).map_err(|e| bad(&e))?;
-                let key = TagKey::parse(orchestrator::domain::BACKFILL_TAG).map_err(|e| bad(&e))?;
-                Some((key, id.to_string()))
-            }
-        };
+        let backfill = given(self.backfill.as_deref())
+            .map(orchestrator::domain::BackfillId::parse)
+            .transpose()
+            .map_err(|e| bad(&e))?;
         let before = given(self.before.as_deref()).map(run_id).transpose()?;
         Ok(RunFilter {
             status,
@@ -89,6 +80,7 @@ impl ListQuery {
             partition: given(self.partition.as_deref()).map(str::to_owned),
             checks_failed: self.checks_failed.unwrap_or(false),
             launched_by: given(self.launched_by.as_deref()).map(str::to_owned),
+            backfill,
             before,
             limit,
         })

@@ -105,6 +105,7 @@ async fn events(store: &Arc<dyn RunStorage>, id: RunId) -> Vec<EventRecord> {
 }
 
 use orch_test_support::runs::end_message;
+use orch_test_support::wait::{until, until_ok};
 
 /// The invariants every scenario ends with: every run of `ids` ended within `within`; each
 /// SUCCESS but those in `failed_on_purpose` (whose failure the test caused); one `RUN_START`

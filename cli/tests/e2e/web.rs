@@ -134,8 +134,7 @@ async fn orch_dev_launch_queues_the_job_and_prints_its_page_which_follows_it_to_
     let (base, id) = page.split_once("/runs/").expect("a run page URL");
     let id = RunId::parse(id).unwrap();
     let client = reqwest::Client::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    orch_test_support::wait::until_ok("the run succeeds", Duration::from_secs(30), async || {
         let run: Value = client
             .get(format!("{base}/api/v1/runs/{id}"))
             .send()
@@ -145,15 +144,12 @@ async fn orch_dev_launch_queues_the_job_and_prints_its_page_which_follows_it_to_
             .await
             .unwrap();
         if run["status"] == "SUCCESS" {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{run}\n{}", orch.log("dev.log")))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{run}\n{}",
-            orch.log("dev.log")
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let page = client
         .get(format!("{base}/runs/{id}"))
         .send()

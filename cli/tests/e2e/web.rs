@@ -5,7 +5,7 @@ use std::time::Duration;
 use orchestrator::domain::{RunId, RunStatus};
 use serde_json::{Value, json};
 
-use crate::support::{JOB, Orch, init, served_at};
+use crate::support::{JOB, Orch, file_source, init, served_at};
 
 /// The address `orch web` printed, once it is listening.
 async fn listening_address(orch: &Orch) -> String {
@@ -124,11 +124,7 @@ async fn orch_web_with_a_token_file_refuses_mutations_without_the_token() {
 async fn orch_dev_launch_queues_the_job_and_prints_its_page_which_follows_it_to_success() {
     init();
     let orch = Orch::local().env("ORCH_WEB_ADDR", "127.0.0.1:0");
-    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../pipelines/samples/posts.json")
-        .canonicalize()
-        .unwrap();
-    let source = format!("source_url=file://{}", sample.display());
+    let source = format!("source_url={}", file_source());
     let mut dev = orch.spawn(&["dev", "--launch", JOB, "--config", &source], "dev.log");
     let page = served_at(&orch, "dev.log", "; open ").await;
     let (base, id) = page.split_once("/runs/").expect("a run page URL");

@@ -113,7 +113,7 @@ pub async fn runs_where(
     }
 }
 
-/// How often [`until`] and [`until_some`] look again.
+/// How often [`until`], [`until_some`] and [`until_ok`] look again.
 const PROBE_EVERY: Duration = Duration::from_millis(20);
 
 /// Waits until `check` holds, looking every 20 ms, for what the store cannot announce (a
@@ -130,12 +130,26 @@ pub async fn until_some<T>(
     within: Duration,
     mut probe: impl AsyncFnMut() -> Option<T>,
 ) -> T {
+    until_ok(what, within, async || probe().await.ok_or_else(String::new)).await
+}
+
+/// Waits until `probe` gives `Ok` and returns its value, looking every 20 ms; after `within`,
+/// panics naming `what` with the last `Err` (what the probe saw: an answer, a log).
+pub async fn until_ok<T>(
+    what: &str,
+    within: Duration,
+    mut probe: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
     let deadline = Instant::now() + within;
     loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        let last = match probe().await {
+            Ok(value) => return value,
+            Err(last) => last,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {within:?}\n{last}"
+        );
         tokio::time::sleep(PROBE_EVERY).await;
     }
 }

@@ -4,7 +4,9 @@
 //! stand-in answers 503, and the daemon is killed (SIGKILL) while the alert waits for its retry.
 //! The next daemon delivers it, exactly once, and the CLI shows it delivered.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use orch_test_support::wait::until_ok;
 
 use orchestrator::domain::{AlertState, RunId};
 use orchestrator::storage::AlertFilter;
@@ -33,23 +35,21 @@ async fn a_daemon_killed_while_an_alert_waits_for_its_retry_delivers_it_once_aft
     let run: RunId = ids[0];
 
     // Kill the daemon once the first attempt got its 503 and the alert waits for a retry.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let alerts = store.list_alerts(&AlertFilter::default()).await.unwrap();
-        if let [alert] = alerts.as_slice()
-            && alert.state == AlertState::Pending
-            && alert.attempts >= 1
-        {
-            assert_eq!(alert.run_id, run);
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no alert waiting for a retry: {alerts:?}\n{}",
-            first.log("daemon.log")
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let waiting = until_ok(
+        "an alert waits for a retry",
+        Duration::from_secs(60),
+        async || {
+            let alerts = store.list_alerts(&AlertFilter::default()).await.unwrap();
+            match alerts.as_slice() {
+                [alert] if alert.state == AlertState::Pending && alert.attempts >= 1 => {
+                    Ok(alert.run_id)
+                }
+                _ => Err(format!("{alerts:?}\n{}", first.log("daemon.log"))),
+            }
+        },
+    )
+    .await;
+    assert_eq!(waiting, run);
     daemon.start_kill().unwrap();
     daemon.wait().await.unwrap();
     assert!(

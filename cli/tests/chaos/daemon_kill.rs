@@ -27,23 +27,16 @@ async fn replica(cluster: &Cluster, pool: &sqlx::PgPool) -> Replica {
     let orch = cluster.orch(8);
     let child = orch.spawn(&["daemon"], "daemon.log");
     let pid = child.id().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let id = loop {
+    let registered = format!("daemon {pid} registers");
+    let id = until_ok(&registered, Duration::from_secs(30), async || {
         let id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM daemons WHERE pid = $1")
             .bind(i64::from(pid))
             .fetch_optional(pool)
             .await
             .unwrap();
-        if let Some(id) = id {
-            break id;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "daemon {pid} never registered\n{}",
-            orch.log("daemon.log")
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        id.ok_or_else(|| orch.log("daemon.log"))
+    })
+    .await;
     Replica {
         orch,
         child,

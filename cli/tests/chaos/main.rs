@@ -34,15 +34,6 @@ use orchestrator::domain::{EventKind, EventRecord, Run, RunId, RunStatus};
 use orchestrator::storage::{self, RunStorage, StoreOptions};
 use support::*;
 
-/// The sample posts, read from a file: runs of `product_pipeline_job` that take well under a
-/// second, so hundreds of them flow through in a CI-sized time.
-fn file_source() -> String {
-    format!(
-        "file://{}/../pipelines/samples/posts.json",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
 /// A PostgreSQL cluster of the test's own with the `orch` database, migrated.
 struct Cluster {
     pg: PgCluster,
@@ -105,6 +96,7 @@ async fn events(store: &Arc<dyn RunStorage>, id: RunId) -> Vec<EventRecord> {
 }
 
 use orch_test_support::runs::end_message;
+use orch_test_support::wait::{until, until_ok};
 
 /// The invariants every scenario ends with: every run of `ids` ended within `within`; each
 /// SUCCESS but those in `failed_on_purpose` (whose failure the test caused); one `RUN_START`

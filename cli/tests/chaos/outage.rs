@@ -24,15 +24,15 @@ async fn get(url: &str) -> (u16, String) {
 
 /// Polls `url` until `check` accepts its answer.
 async fn until(url: &str, what: &str, check: impl Fn(u16, &str) -> bool) -> (u16, String) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    until_ok(what, Duration::from_secs(60), async || {
         let (status, body) = get(url).await;
         if check(status, &body) {
-            return (status, body);
+            Ok((status, body))
+        } else {
+            Err(format!("{status} {body}"))
         }
-        assert!(Instant::now() < deadline, "{what}: {status} {body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,15 +20,6 @@ use orchestrator::storage::{self, RunStorage, StoreOptions};
 use serde_json::json;
 use support::*;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../pipelines/samples/posts.json"
-);
-
-fn file_source() -> String {
-    format!("file://{SAMPLE}")
-}
-
 async fn open(db: &TestDb) -> Arc<dyn RunStorage> {
     let options = StoreOptions {
         max_connections: 4,

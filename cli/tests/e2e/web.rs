@@ -5,7 +5,7 @@ use std::time::Duration;
 use orchestrator::domain::{RunId, RunStatus};
 use serde_json::{Value, json};
 
-use crate::support::{JOB, Orch, init, served_at};
+use crate::support::{JOB, Orch, file_source, init, served_at};
 
 /// The address `orch web` printed, once it is listening.
 async fn listening_address(orch: &Orch) -> String {
@@ -124,18 +124,13 @@ async fn orch_web_with_a_token_file_refuses_mutations_without_the_token() {
 async fn orch_dev_launch_queues_the_job_and_prints_its_page_which_follows_it_to_success() {
     init();
     let orch = Orch::local().env("ORCH_WEB_ADDR", "127.0.0.1:0");
-    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../pipelines/samples/posts.json")
-        .canonicalize()
-        .unwrap();
-    let source = format!("source_url=file://{}", sample.display());
+    let source = format!("source_url={}", file_source());
     let mut dev = orch.spawn(&["dev", "--launch", JOB, "--config", &source], "dev.log");
     let page = served_at(&orch, "dev.log", "; open ").await;
     let (base, id) = page.split_once("/runs/").expect("a run page URL");
     let id = RunId::parse(id).unwrap();
     let client = reqwest::Client::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    orch_test_support::wait::until_ok("the run succeeds", Duration::from_secs(30), async || {
         let run: Value = client
             .get(format!("{base}/api/v1/runs/{id}"))
             .send()
@@ -145,15 +140,12 @@ async fn orch_dev_launch_queues_the_job_and_prints_its_page_which_follows_it_to_
             .await
             .unwrap();
         if run["status"] == "SUCCESS" {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{run}\n{}", orch.log("dev.log")))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{run}\n{}",
-            orch.log("dev.log")
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     let page = client
         .get(format!("{base}/runs/{id}"))
         .send()

@@ -23,15 +23,6 @@ use orchestrator::domain::{JobName, NewRun, Run, RunId};
 use orchestrator::storage::RunStorage;
 use serde_json::json;
 
-const SAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../pipelines/samples/posts.json"
-);
-
-fn file_source() -> String {
-    format!("file://{SAMPLE}")
-}
-
 async fn queue(store: &Arc<dyn RunStorage>, source: &str) -> RunId {
     let run = NewRun::queued(
         JobName::parse(support::JOB).unwrap(),

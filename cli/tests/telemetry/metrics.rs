@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 use orchestrator::domain::RunStatus;
 use prometheus_parse::{Scrape, Value};
 
+use crate::support::file_source;
 use crate::support::*;
-use crate::{ended, file_source, queue};
+use crate::{ended, queue};
 
 /// A free port on loopback (bound, read, released).
 fn free_addr() -> String {

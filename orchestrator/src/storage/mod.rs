@@ -227,7 +227,9 @@ pub trait RunStorage:
     /// [`RunStorage::append_events`] for a writer that numbers its run's events: `events[i]` is
     /// the run's event number `first_seq + i`. Idempotent: an event whose number the run has
     /// already is not stored again, so a batch written again after the answer to its commit was
-    /// lost stores nothing twice (`UNIQUE (run_id, seq)`, `ON CONFLICT DO NOTHING`).
+    /// lost stores nothing twice (numbers up to the run's highest stored one are skipped, read
+    /// under the run's lock; `UNIQUE (run_id, seq)` guards it). Numbered batches must come in
+    /// order, as the worker's writer sends them.
     async fn append_numbered_events(
         &self,
         run: RunId,

@@ -173,7 +173,7 @@ macro_rules! shared_storage {
 
         impl $store {
             /// Appends `events` in one transaction; numbered from `first_seq` if given, in which
-            /// case an event whose number the run already has is skipped (idempotent retries).
+            /// case the events whose numbers the run already has are skipped (idempotent retries).
             async fn append_events_from(
                 &self,
                 run: $crate::domain::RunId,
@@ -193,6 +193,25 @@ macro_rules! shared_storage {
                     .await?;
                 if locked.rows_affected() == 0 {
                     return Err($crate::storage::StorageError::RunNotFound(run));
+                }
+                // Numbered: skip the numbers the run has already (a try whose commit landed with
+                // its answer lost). Batches are written whole and in order, so the highest
+                // stored number says which; the run's lock above keeps it true until the commit.
+                let (first_seq, events) = match first_seq {
+                    Some(first) => {
+                        let stored: Option<i64> =
+                            sqlx::query_scalar("SELECT MAX(seq) FROM events WHERE run_id = $1")
+                                .bind(run.as_uuid())
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        let skip = stored.map_or(0, |max| max.saturating_sub(first).saturating_add(1));
+                        let skip = usize::try_from(skip).unwrap_or(0).min(events.len());
+                        (Some(first + skip as i64), &events[skip..])
+                    }
+                    None => (None, events),
+                };
+                if events.is_empty() {
+                    return Ok(());
                 }
                 insert_events_and_catalog(&mut tx, run, first_seq, events).await?;
                 tx.commit().await?;
@@ -340,10 +359,9 @@ macro_rules! shared_storage {
             Ok(row)
         }
 
-        /// Inserts `events` in order (numbered from `first_seq` if given: an event whose number
-        /// the run already has is skipped), brings the asset catalog up to date with the
-        /// materializations inserted and the run's count of failed checks with the check
-        /// evaluations inserted; returns how many failed checks they added.
+        /// Inserts `events` in order (numbered from `first_seq` if given), brings the asset
+        /// catalog up to date with their materializations and the run's count of failed checks
+        /// with their check evaluations; returns how many failed checks they added.
         async fn insert_events_and_catalog(
             tx: &mut sqlx::Transaction<'_, $db>,
             run: $crate::domain::RunId,
@@ -358,8 +376,6 @@ macro_rules! shared_storage {
                 let chunk_seq = first_seq.map(|first| first + (n * CHUNK) as i64);
                 let ids = insert_events_batch(&mut *tx, run, chunk_seq, chunk).await?;
                 for (event, id) in chunk.iter().zip(ids) {
-                    // Stored already by an earlier try of the same batch.
-                    let Some(id) = id else { continue };
                     if matches!(event.kind, $crate::domain::EventKind::AssetCheckEvaluation { passed: false, .. }) {
                         failed_checks += 1;
                     }
@@ -416,13 +432,13 @@ macro_rules! shared_storage {
         /// Inserts events in one multi-row statement and returns their ids in the given order.
         /// Both databases number the rows of one statement in VALUES order, increasing, so the
         /// sorted ids line up with `events` even when other writers interleave. Numbered from
-        /// `first_seq`, an event whose `(run_id, seq)` is stored already is skipped (`None`).
+        /// `first_seq` if given (`UNIQUE (run_id, seq)`: a number stored twice is an error).
         async fn insert_events_batch(
             tx: &mut sqlx::Transaction<'_, $db>,
             run: $crate::domain::RunId,
             first_seq: Option<i64>,
             events: &[$crate::domain::NewEvent],
-        ) -> Result<Vec<Option<i64>>, $crate::storage::StorageError> {
+        ) -> Result<Vec<i64>, $crate::storage::StorageError> {
             let mut q = sqlx::QueryBuilder::<$db>::new(
                 "INSERT INTO events (run_id, ts, step_key, event_type, asset_key, payload, seq) ",
             );
@@ -435,20 +451,9 @@ macro_rules! shared_storage {
                     .push_bind($crate::storage::rows::event_payload(&event.kind))
                     .push_bind(first_seq.map(|first| first + i as i64));
             });
-            let Some(first) = first_seq else {
-                q.push(" RETURNING id");
-                let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
-                ids.sort_unstable();
-                return Ok(ids.into_iter().map(Some).collect());
-            };
-            q.push(" ON CONFLICT DO NOTHING RETURNING id, seq");
-            let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
-            let mut ids = vec![None; events.len()];
-            for (id, seq) in rows {
-                if let Some(slot) = usize::try_from(seq - first).ok().and_then(|i| ids.get_mut(i)) {
-                    *slot = Some(id);
-                }
-            }
+            q.push(" RETURNING id");
+            let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+            ids.sort_unstable();
             Ok(ids)
         }
 

@@ -43,6 +43,15 @@ pub const POSTS_JSON: &str = include_str!(concat!(
     "/../pipelines/samples/posts.json"
 ));
 
+/// The sample posts as a `file://` URL for `source_url`: runs of the job that need no upstream
+/// and take well under a second (the daemon, telemetry and chaos suites).
+pub fn file_source() -> String {
+    format!(
+        "file://{}/../pipelines/samples/posts.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
 /// The job under test.
 pub const JOB: &str = "product_pipeline_job";
 

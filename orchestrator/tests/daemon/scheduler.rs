@@ -361,7 +361,10 @@ async fn a_partitioned_schedule_tick_runs_the_partition_that_just_closed(
     };
     let mut replica = make(first.clone());
     // Started just before the first tick: the schedule's cursor begins here.
-    replica.tick_once(utc("2026-04-30T22:59:00Z")).await.unwrap();
+    replica
+        .tick_once(utc("2026-04-30T22:59:00Z"))
+        .await
+        .unwrap();
     // The first tick (2026-05-01 01:00 Paris): no day has closed yet.
     replica
         .tick_once(utc("2026-04-30T23:00:05Z"))

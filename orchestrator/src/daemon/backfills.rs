@@ -103,8 +103,11 @@ impl BackfillDaemon {
                 .await?;
         }
         let mut submitted = 0;
+        // One snapshot for the batch: hashing the job's definition per run would cost more
+        // than the run's own insert.
+        let definition = crate::snapshot::JobSnapshot::of(job).stored();
         for chunk in store.next_backfill_chunks(backfill.id, free).await? {
-            if self.submit(backfill, job, &chunk, now).await? {
+            if self.submit(backfill, job, &definition, &chunk, now).await? {
                 submitted += 1;
             }
         }
@@ -115,6 +118,7 @@ impl BackfillDaemon {
         &self,
         backfill: &Backfill,
         job: &JobDef,
+        definition: &crate::domain::StoredDefinition,
         chunk: &BackfillChunk,
         now: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
@@ -134,7 +138,7 @@ impl BackfillDaemon {
             end: chunk.end.clone(),
         };
         let mut run = NewRun::queued(job.name.clone(), config, job.run_tags(tags))
-            .with_definition(crate::snapshot::JobSnapshot::of(job).stored())
+            .with_definition(definition.clone())
             .with_partition(range.clone())
             .launched_by(crate::domain::launched_by::backfill(
                 &backfill.id.to_string(),

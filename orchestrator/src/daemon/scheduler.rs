@@ -258,6 +258,33 @@ impl Scheduler {
         if let Some(definition) = crate::snapshot::definition_of(&self.definitions, &def.job) {
             run = run.with_definition(definition);
         }
+        // A partitioned job's tick runs the partition that closed last at the tick's time
+        // (Dagster's build_schedule_from_partitioned_job); the tick stays exactly-once as any.
+        if let Some(partitions) = self
+            .definitions
+            .job(def.job.as_str())
+            .and_then(|job| job.partitions())
+        {
+            let dynamic = match partitions.dynamic_name() {
+                Some(name) => self.store.list_dynamic_partitions(name, None, 0).await?,
+                None => Vec::new(),
+            };
+            match partitions.at(tick, &dynamic).last_key() {
+                Some(key) => run = run.with_partition(crate::domain::PartitionRange::single(&key)),
+                None => {
+                    let reason = "no partition of the job has closed yet at this tick";
+                    if self
+                        .store
+                        .record_failed_tick(&def.name, tick, reason)
+                        .await?
+                    {
+                        pass.failed += 1;
+                        tracing::warn!(schedule = %def.name, tick = %tick_tag_value(tick), reason, "tick failed");
+                    }
+                    return Ok(());
+                }
+            }
+        }
         match self.store.record_tick_run(&def.name, tick, &run).await? {
             Some(run) => {
                 pass.launched += 1;

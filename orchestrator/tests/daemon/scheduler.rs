@@ -23,6 +23,7 @@ support::both_backends!(
     catch_up_latest_runs_only_the_newest_missed_tick,
     after_a_long_downtime_only_the_latest_skipped_ticks_are_recorded,
     a_tick_of_an_unknown_job_or_a_refused_config_is_recorded_as_failure,
+    a_partitioned_schedule_tick_runs_the_partition_that_just_closed,
 );
 
 const HOURLY: &str = "0 0 * * * *";
@@ -327,4 +328,79 @@ async fn a_tick_of_an_unknown_job_or_a_refused_config_is_recorded_as_failure(
         assert_eq!(ticks[0].error.as_deref(), Some(reason));
         assert!(runs_of(first.as_ref(), schedule).await.is_empty());
     }
+}
+
+/// A schedule of a daily-partitioned job: each tick runs the day that just closed, once, even
+/// with a second scheduler; a tick before the first day closes fails with the reason.
+async fn a_partitioned_schedule_tick_runs_the_partition_that_just_closed(
+    first: Arc<dyn RunStorage>,
+    second: Arc<dyn RunStorage>,
+) {
+    use orchestrator::definitions::{AssetDef, AssetOutput, Definitions, JobDef, PartitionsDef};
+    let asset = AssetDef::builder("day")
+        .compute(|_ctx| async { Ok(AssetOutput::default()) })
+        .unwrap();
+    let job = JobDef::new("daily", "daily", vec![asset], Default::default())
+        .unwrap()
+        .with_partitions(PartitionsDef::daily("2026-05-01", "Europe/Paris").unwrap())
+        .unwrap();
+    let definitions = Arc::new(Definitions::new(vec![job]).unwrap());
+    // 01:00 in Paris each day (23:00 UTC the evening before, in summer time).
+    let schedules = vec![
+        ScheduleDef::builder("nightly", "daily", "0 0 1 * * *")
+            .timezone("Europe/Paris")
+            .build()
+            .unwrap(),
+    ];
+    let make = |store: Arc<dyn RunStorage>| {
+        Scheduler::new(
+            store,
+            definitions.clone(),
+            schedules.clone(),
+            SchedulerOptions::default(),
+        )
+    };
+    let mut replica = make(first.clone());
+    // Started just before the first tick: the schedule's cursor begins here.
+    replica
+        .tick_once(utc("2026-04-30T22:59:00Z"))
+        .await
+        .unwrap();
+    // The first tick (2026-05-01 01:00 Paris): no day has closed yet.
+    replica
+        .tick_once(utc("2026-04-30T23:00:05Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(first.as_ref(), "nightly").await,
+        [(utc("2026-04-30T23:00:00Z"), TickStatus::Failure)]
+    );
+    let pass = replica
+        .tick_once(utc("2026-05-01T23:00:05Z"))
+        .await
+        .unwrap();
+    assert_eq!(pass.launched, 1);
+    let mut other = make(second.clone());
+    assert_eq!(
+        other
+            .tick_once(utc("2026-05-01T23:00:10Z"))
+            .await
+            .unwrap()
+            .launched,
+        0
+    );
+    let runs = runs_of(first.as_ref(), "nightly").await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].partition_key(), Some("2026-05-01"));
+    assert_eq!(
+        runs[0].tags[&TagKey::parse("orch/partition").unwrap()],
+        "2026-05-01"
+    );
+    let pass = replica
+        .tick_once(utc("2026-05-02T23:00:05Z"))
+        .await
+        .unwrap();
+    assert_eq!(pass.launched, 1);
+    let runs = runs_of(first.as_ref(), "nightly").await;
+    assert_eq!(runs[1].partition_key(), Some("2026-05-02"));
 }

@@ -222,6 +222,16 @@ impl PartitionKeys<'_> {
             .ok_or_else(|| self.unknown(key))
     }
 
+    /// The last key at this instant: for time windows, the window that closed last (what a
+    /// schedule of a partitioned job runs at its tick); `None` when there is none yet.
+    pub fn last_key(&self) -> Option<String> {
+        match self.def {
+            PartitionsDef::TimeWindow(tw) => tw.bounds(self.now).map(|(_, last)| last),
+            PartitionsDef::Static(list) => list.last().cloned(),
+            PartitionsDef::Dynamic(_) => self.dynamic_keys.last().cloned(),
+        }
+    }
+
     /// The valid span, as refusals show it.
     pub fn span(&self) -> String {
         match self.def {

@@ -123,6 +123,11 @@ enum Command<C: Subcommand> {
         #[arg(long)]
         json: bool,
     },
+    /// Asset checks: run an asset's checks on their own.
+    Checks {
+        #[command(subcommand)]
+        command: ChecksCommand,
+    },
     /// Assets of every job: their health.
     Assets {
         #[command(subcommand)]
@@ -197,6 +202,20 @@ enum AssetsCommand {
         #[arg(required = true, value_name = "ASSET")]
         assets: Vec<String>,
         /// Follow the run's steps until it ends; exit 0 on SUCCESS, 1 otherwise.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ChecksCommand {
+    /// Queue a run that evaluates ASSET's checks (Rust and command checks) over the output of
+    /// its latest materialization, without materializing it; prints the run id on the last
+    /// line. Checks only the asset's own code reports need a materialization.
+    Run {
+        #[arg(value_name = "ASSET")]
+        asset: String,
+        /// Follow the run until it ends; exit 0 on SUCCESS, 1 otherwise.
         #[arg(long)]
         wait: bool,
     },
@@ -306,6 +325,11 @@ async fn dispatch<E: Extension>(
             AssetsCommand::Health { json } => commands::assets::health(settings, *json).await,
             AssetsCommand::Materialize { assets, wait } => {
                 commands::assets::materialize(settings, assets, *wait).await
+            }
+        },
+        Command::Checks { command } => match command {
+            ChecksCommand::Run { asset, wait } => {
+                commands::assets::run_checks(settings, asset, *wait).await
             }
         },
         Command::Jobs { command } => match command {

@@ -21,12 +21,8 @@ pub async fn asset_health(
     store: &dyn RunStorage,
     definitions: &Definitions,
 ) -> Result<Vec<JobAssetHealth>, StorageError> {
-    let materialized: BTreeMap<AssetKey, _> = store
-        .list_assets()
-        .await?
-        .into_iter()
-        .map(|a| (a.key, a.latest.timestamp))
-        .collect();
+    let materialized: BTreeMap<AssetKey, _> =
+        store.latest_materialized_at().await?.into_iter().collect();
     let mut checks: BTreeMap<AssetKey, Vec<LatestCheck>> = BTreeMap::new();
     for check in store.latest_checks().await? {
         checks

@@ -84,6 +84,25 @@ pub(crate) async fn run_step_with_checks(step: StepRun) -> StepEnd {
     }
 }
 
+/// A checks-only run's step: the asset's declared Rust and command checks over `value` (its
+/// latest materialization's output), recorded as for a materialization. Checks the asset's own
+/// code reports are skipped: only materializing it can report them. Returns how many failed.
+pub(crate) async fn run_checks_only(step: StepRun, value: Arc<Value>) -> usize {
+    let mut failed = 0;
+    for check in &step.def.checks {
+        let result = match &check.compute {
+            CheckCompute::Rust(compute) => evaluate(&step, check, compute, value.clone()).await,
+            CheckCompute::Command(spec) => command::check(&step, check, spec, value.clone()).await,
+            CheckCompute::Reported => continue,
+        };
+        if !result.passed {
+            failed += 1;
+        }
+        record(&step.events, &step.def.key, check.name.clone(), result);
+    }
+    failed
+}
+
 fn record(events: &EventWriter, asset: &AssetKey, check: String, result: CheckResult) {
     events.emit(NewEvent::step(
         asset,

@@ -258,6 +258,13 @@ impl Worker {
             Some(keys) => keys.iter().cloned().collect(),
             None => graph.order().iter().cloned().collect(),
         };
+        let checks_only = run
+            .tags
+            .iter()
+            .any(|(k, v)| k.as_str() == orchestrator::run_control::CHECKS_ONLY_TAG && v == "true");
+        if checks_only {
+            return self.checks_only(run, job, &selected, events).await;
+        }
         let mut outputs: BTreeMap<AssetKey, Arc<Value>> = BTreeMap::new();
         if let Err(message) = self
             .reuse_outputs(run, job, &selected, &mut outputs, events)
@@ -397,6 +404,81 @@ impl Worker {
                 message: format!("{n} steps failed; first: {}", failures.remove(0)),
             },
         }
+    }
+
+    /// A checks-only run (`orch checks run`): each selected asset's checks over the output of
+    /// its latest materialization, in graph order; no step materializes anything. Fails when an
+    /// asset was never materialized or its output is gone.
+    async fn checks_only(
+        &self,
+        run: &Run,
+        job: &JobDef,
+        selected: &BTreeSet<AssetKey>,
+        events: &Arc<EventWriter>,
+    ) -> RunOutcome {
+        let partition = match orchestrator::run_control::run_scope(
+            self.store.as_ref(),
+            job,
+            run.partition.as_ref(),
+            chrono::Utc::now(),
+        )
+        .await
+        {
+            Ok(scope) => scope,
+            Err(e) => {
+                return RunOutcome::Failure {
+                    message: format!("the run's partition cannot be resolved: {e}"),
+                };
+            }
+        };
+        let commands = Commands {
+            reaper: Reaper::new(),
+            grace: self.command_grace,
+            env: self.command_env.clone(),
+        };
+        for key in job.graph().order().iter().filter(|k| selected.contains(*k)) {
+            let Some(def) = job.asset(key) else { continue };
+            let latest = match self.store.asset_history(key, None, 1).await {
+                Ok(latest) => latest,
+                Err(e) => {
+                    return RunOutcome::Failure {
+                        message: format!("{key}: cannot read its latest materialization: {e}"),
+                    };
+                }
+            };
+            let Some(m) = latest.first() else {
+                return RunOutcome::Failure {
+                    message: format!(
+                        "{key}: never materialized, so its checks have nothing to check"
+                    ),
+                };
+            };
+            let value = match self.io.load_output(m.run_id, key).await {
+                Ok(value) => Arc::new(value),
+                Err(e) => {
+                    return RunOutcome::Failure {
+                        message: format!(
+                            "{key}: the output of run {} (its latest materialization) is not available: {e}",
+                            m.run_id
+                        ),
+                    };
+                }
+            };
+            let step = StepRun {
+                run_id: run.id,
+                job: run.job.clone(),
+                def: def.clone(),
+                config: Arc::new(run.config.clone()),
+                inputs: Arc::new(Inputs::default()),
+                events: events.clone(),
+                io: self.io.clone(),
+                commands: commands.clone(),
+                partition: partition.clone(),
+            };
+            let failed = crate::checks::run_checks_only(step, value).await;
+            tracing::info!(asset = %key, from_run = %m.run_id, failed, "checks evaluated on their own");
+        }
+        RunOutcome::Success
     }
 
     /// For a run that executes only some steps, loads the outputs of the unselected upstream

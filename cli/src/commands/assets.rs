@@ -1,6 +1,7 @@
 //! `orch assets health`: every asset of every job with its health (the worst of its latest
 //! materialization, its checks' latest verdicts and its freshness) and the reasons.
 //! `orch assets materialize A B…`: a run of those assets in the job that has them all.
+//! `orch checks run A`: a checks-only run of A (its checks over its latest output).
 
 use std::process::ExitCode;
 
@@ -69,5 +70,46 @@ pub async fn materialize(
     };
     let select = assets.join(",");
     let request = app::LaunchRequest::new(&job, &[], &[], Some(&select));
+    crate::commands::launch::launch(settings, &request, wait).await
+}
+
+/// Queues a checks-only run (`orch/checks_only=true`) of `asset` in the job that declares its
+/// checks.
+pub async fn run_checks(
+    settings: &Settings,
+    asset: &str,
+    wait: bool,
+) -> Result<ExitCode, CliError> {
+    let definitions = app::definitions(settings).await?;
+    let owners: Vec<&str> = definitions
+        .jobs()
+        .iter()
+        .filter(|job| {
+            job.assets()
+                .iter()
+                .any(|a| a.key.as_str() == asset && !a.checks.is_empty())
+        })
+        .map(|job| job.name.as_str())
+        .collect();
+    let job = match owners.as_slice() {
+        [job] => (*job).to_owned(),
+        [] => {
+            return Err(CliError::config(format!(
+                "no job declares checks on asset '{asset}' (orch jobs list)"
+            )));
+        }
+        many => {
+            return Err(CliError::config(format!(
+                "asset '{asset}' has checks in several jobs ({}); run one with orch launch JOB --select {asset} --tag {}=true",
+                many.join(", "),
+                orchestrator::run_control::CHECKS_ONLY_TAG
+            )));
+        }
+    };
+    let tags = [format!(
+        "{}=true",
+        orchestrator::run_control::CHECKS_ONLY_TAG
+    )];
+    let request = app::LaunchRequest::new(&job, &[], &tags, Some(asset));
     crate::commands::launch::launch(settings, &request, wait).await
 }

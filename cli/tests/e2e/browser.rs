@@ -16,7 +16,7 @@ use crate::support::{JOB, Orch, Route, TestBucket, TestDb, Upstream, init, serve
 const TOKEN: &str = "browser-test-token";
 
 /// Where the screenshots go: kept after the test, next to cargo's other test outputs.
-fn artifacts_dir() -> PathBuf {
+pub(crate) fn artifacts_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -30,24 +30,42 @@ fn browser_env(name: &str) -> String {
 
 /// Runs the driver script against `base` and returns what it saw.
 async fn drive(base: &str, shots: &Path) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/launch_run.cjs");
-    let out = tokio::time::timeout(
-        Duration::from_secs(180),
-        tokio::process::Command::new(browser_env("ORCH_NODE"))
-            .arg(&script)
-            .env("NODE_PATH", browser_env("ORCH_BROWSER_NODE_PATH"))
-            .env("ORCH_CHROMIUM", browser_env("ORCH_CHROMIUM"))
-            .env("ORCH_BASE_URL", base)
-            .env("ORCH_JOB", JOB)
-            .env("ORCH_ASSET", "store_to_s3")
-            .env("ORCH_TOKEN", TOKEN)
-            .env("ORCH_SCREENSHOT_DIR", shots)
-            .kill_on_drop(true)
-            .output(),
+    drive_script(
+        "launch_run.cjs",
+        base,
+        shots,
+        &[("ORCH_ASSET", "store_to_s3"), ("ORCH_TOKEN", TOKEN)],
     )
     .await
-    .expect("the browser script ends within 3 minutes")
-    .expect("start node");
+}
+
+/// Runs `cli/tests/browser/<script>` against `base` (the job `JOB`, screenshots to `shots`,
+/// and `envs`) and returns the JSON object it printed.
+pub(crate) async fn drive_script(
+    script: &str,
+    base: &str,
+    shots: &Path,
+    envs: &[(&str, &str)],
+) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser")
+        .join(script);
+    let mut command = tokio::process::Command::new(browser_env("ORCH_NODE"));
+    command
+        .arg(&script)
+        .env("NODE_PATH", browser_env("ORCH_BROWSER_NODE_PATH"))
+        .env("ORCH_CHROMIUM", browser_env("ORCH_CHROMIUM"))
+        .env("ORCH_BASE_URL", base)
+        .env("ORCH_JOB", JOB)
+        .env("ORCH_SCREENSHOT_DIR", shots)
+        .kill_on_drop(true);
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(180), command.output())
+        .await
+        .expect("the browser script ends within 3 minutes")
+        .expect("start node");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

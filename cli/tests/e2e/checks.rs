@@ -115,3 +115,55 @@ async fn health_of(orch: &Orch, asset: &str) -> (String, usize) {
         reasons,
     )
 }
+
+/// `orch checks run fetch_data`: a queued checks-only run that a daemon executes — the checks
+/// judge the latest materialization's output (no titles there: `titles_present` fails again)
+/// and nothing is fetched or materialized; an asset without checks is refused with exit 2.
+#[tokio::test]
+async fn checks_run_on_their_own_over_the_latest_output() {
+    init();
+    let orch = Orch::local();
+    let untitled = source(&orch, r#"[{"id": 1, "body": "x"}, {"id": 2, "body": "y"}]"#);
+    orch.run(&["run", JOB, "--config", &untitled])
+        .await
+        .assert_exit(0);
+    orch.run(&["checks", "run", "process_data"])
+        .await
+        .assert_exit(2)
+        .assert_says(&["no job declares checks on asset 'process_data'"]);
+
+    let out = orch.run(&["checks", "run", "fetch_data"]).await;
+    out.assert_exit(0);
+    let id = out
+        .stdout
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let mut daemon = orch.spawn(&["daemon"], "daemon.log");
+    let store = orch.store().await;
+    let run_id = orchestrator::domain::RunId::parse(&id).unwrap();
+    crate::support::eventually(
+        "the end of the checks run",
+        std::time::Duration::from_secs(30),
+        || async { store.get_run(run_id).await.unwrap().status.is_terminal() },
+    )
+    .await;
+    daemon.kill().await.unwrap();
+    let run = orch.show(&id).await;
+    assert_eq!(
+        run["status"],
+        "SUCCESS",
+        "{run:#}\n{}",
+        orch.log("daemon.log")
+    );
+    assert_eq!(run["checks_failed"], 1, "{run:#}");
+    let verdicts = events_of(&run, "ASSET_CHECK_EVALUATION", Some("fetch_data"));
+    assert_eq!(verdicts.len(), 2, "{run:#}");
+    assert!(events_of(&run, "STEP_START", None).is_empty(), "{run:#}");
+    assert!(
+        events_of(&run, "ASSET_MATERIALIZATION", None).is_empty(),
+        "{run:#}"
+    );
+}

@@ -2,7 +2,7 @@
 //! upstream in this process, on PostgreSQL + S3 (moto) and on the embedded default (SQLite and
 //! local files); failures of every input the job depends on; retries; `orch runs list` and
 //! `orch jobs list`; `orch schedules` and `orch.toml`; `orch worker` with its heartbeat and
-//! cancellation; `orch runs cancel`, `reexecute` and `prune`; `orch web` serving the JSON API; the UI in headless Chromium (`browser`);
+//! cancellation; `orch runs cancel`, `reexecute` and `prune`; `orch web` serving the JSON API; the UI in headless Chromium (`browser`, `browser_assets`: Materialize selected from the job graph, health colours);
 //! job files (`jobfiles`): `orch jobs validate`, loading at start, shell command assets; the
 //! OpenAPI document (`openapi`) and schemathesis fuzzing the API of `orch dev` (`schemathesis`).
 //!
@@ -14,6 +14,7 @@
 
 mod backfills;
 mod browser;
+mod browser_assets;
 mod checks;
 mod commands;
 mod control;

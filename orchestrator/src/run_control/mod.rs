@@ -13,4 +13,4 @@ pub use reexecute::{
     PARENT_RUN_TAG, ROOT_RUN_TAG, ReexecuteError, ReexecuteFrom, Reexecution, plan_reexecution,
     reexecute, steps_that_did_not_succeed,
 };
-pub use select::{SelectError, check_selection, plan_selection, upstream_outside};
+pub use select::{CHECKS_ONLY_TAG, SelectError, check_selection, plan_selection, upstream_outside};

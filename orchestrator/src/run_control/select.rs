@@ -29,6 +29,11 @@ pub enum SelectError {
     Storage(#[from] StorageError),
 }
 
+/// The run tag (`orch/checks_only=true`) of a run that evaluates the checks of its selected
+/// assets against their latest materialization instead of materializing them
+/// (`orch checks run`).
+pub const CHECKS_ONLY_TAG: &str = "orch/checks_only";
+
 /// The unselected assets whose outputs the `selected` steps of `job` read.
 pub fn upstream_outside(job: &JobDef, selected: &[AssetKey]) -> BTreeSet<AssetKey> {
     let chosen: BTreeSet<&AssetKey> = selected.iter().collect();

@@ -38,13 +38,31 @@ pub trait FreshnessStorage: Send + Sync {
     /// Every asset's recorded freshness, by key.
     async fn list_freshness(&self) -> Result<Vec<AssetFreshness>, StorageError>;
 
+    /// When each asset of the catalog was last materialized, by key: what freshness and health
+    /// judge, without the materializations' metadata (one narrow read of `assets`).
+    async fn latest_materialized_at(&self) -> Result<Vec<(AssetKey, DateTime<Utc>)>, StorageError>;
+
     /// Records `change` and its FRESHNESS_CHANGED event in one transaction, if the asset's state
     /// is still `change.previous`, with a row in the freshness sensors' inbox
     /// (`freshness_alert_changes`). Returns whether this call recorded it.
     async fn record_freshness_change(
         &self,
         change: &NewFreshnessChange<'_>,
-    ) -> Result<bool, StorageError>;
+    ) -> Result<bool, StorageError> {
+        Ok(self
+            .record_freshness_changes(std::slice::from_ref(change))
+            .await?
+            .first()
+            .copied()
+            .unwrap_or(false))
+    }
+
+    /// As [`FreshnessStorage::record_freshness_change`] for several changes in one transaction
+    /// (each still conditional on its own `previous`): whether each was recorded, in order.
+    async fn record_freshness_changes(
+        &self,
+        changes: &[NewFreshnessChange<'_>],
+    ) -> Result<Vec<bool>, StorageError>;
 
     /// Freshness changes, newest first, of one asset or all, with ids below `before`, at most
     /// `limit` (see [`freshness_page_size`]).
@@ -102,7 +120,7 @@ impl TryFrom<FreshnessChangeRow> for FreshnessChange {
     }
 }
 
-fn key(s: &str) -> Result<AssetKey, StorageError> {
+pub(crate) fn key(s: &str) -> Result<AssetKey, StorageError> {
     AssetKey::parse(s).map_err(|e| StorageError::Corrupt(format!("freshness asset key: {e}")))
 }
 
@@ -132,67 +150,90 @@ macro_rules! shared_freshness_storage {
                 Ok(all)
             }
 
-            async fn record_freshness_change(
+            async fn latest_materialized_at(
                 &self,
-                change: &$crate::storage::NewFreshnessChange<'_>,
-            ) -> Result<bool, $crate::storage::StorageError> {
-                let at = $crate::storage::rows::micros(change.at);
+            ) -> Result<
+                Vec<($crate::domain::AssetKey, chrono::DateTime<chrono::Utc>)>,
+                $crate::storage::StorageError,
+            > {
+                let rows: Vec<(String, chrono::DateTime<chrono::Utc>)> =
+                    sqlx::query_as("SELECT asset_key, last_materialized_at FROM assets")
+                        .fetch_all(&self.pool)
+                        .await?;
+                let mut all = rows
+                    .into_iter()
+                    .map(|(key, at)| Ok(($crate::storage::freshness::key(&key)?, at)))
+                    .collect::<Result<Vec<_>, $crate::storage::StorageError>>()?;
+                all.sort_by(|a, b| a.0.cmp(&b.0));
+                Ok(all)
+            }
+
+            async fn record_freshness_changes(
+                &self,
+                changes: &[$crate::storage::NewFreshnessChange<'_>],
+            ) -> Result<Vec<bool>, $crate::storage::StorageError> {
                 let mut tx = self.pool.begin().await?;
-                let written = match change.previous {
-                    None => sqlx::query(
-                        "INSERT INTO asset_freshness (asset_key, state, reason, changed_at) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (asset_key) DO NOTHING",
+                let mut recorded = Vec::with_capacity(changes.len());
+                for change in changes {
+                    let at = $crate::storage::rows::micros(change.at);
+                    let written = match change.previous {
+                        None => sqlx::query(
+                            "INSERT INTO asset_freshness (asset_key, state, reason, changed_at) \
+                             VALUES ($1, $2, $3, $4) ON CONFLICT (asset_key) DO NOTHING",
+                        )
+                        .bind(change.asset_key.as_str())
+                        .bind(change.state.as_str())
+                        .bind(change.reason)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected(),
+                        Some(previous) => sqlx::query(
+                            "UPDATE asset_freshness SET state = $1, reason = $2, changed_at = $3 \
+                             WHERE asset_key = $4 AND state = $5",
+                        )
+                        .bind(change.state.as_str())
+                        .bind(change.reason)
+                        .bind(at)
+                        .bind(change.asset_key.as_str())
+                        .bind(previous.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected(),
+                    };
+                    // Another replica changed it first: nothing of this change is written.
+                    if written != 1 {
+                        recorded.push(false);
+                        continue;
+                    }
+                    sqlx::query(
+                        "INSERT INTO freshness_events (asset_key, ts, previous, state, reason) \
+                         VALUES ($1, $2, $3, $4, $5)",
                     )
                     .bind(change.asset_key.as_str())
+                    .bind(at)
+                    .bind(change.previous.map(|p| p.as_str()))
+                    .bind(change.state.as_str())
+                    .bind(change.reason)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO freshness_alert_changes \
+                         (asset_key, job, previous, state, reason, changed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(change.asset_key.as_str())
+                    .bind(change.job.as_str())
+                    .bind(change.previous.map(|p| p.as_str()))
                     .bind(change.state.as_str())
                     .bind(change.reason)
                     .bind(at)
                     .execute(&mut *tx)
-                    .await?
-                    .rows_affected(),
-                    Some(previous) => sqlx::query(
-                        "UPDATE asset_freshness SET state = $1, reason = $2, changed_at = $3 \
-                         WHERE asset_key = $4 AND state = $5",
-                    )
-                    .bind(change.state.as_str())
-                    .bind(change.reason)
-                    .bind(at)
-                    .bind(change.asset_key.as_str())
-                    .bind(previous.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected(),
-                };
-                if written != 1 {
-                    tx.rollback().await?;
-                    return Ok(false);
+                    .await?;
+                    recorded.push(true);
                 }
-                sqlx::query(
-                    "INSERT INTO freshness_events (asset_key, ts, previous, state, reason) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(change.asset_key.as_str())
-                .bind(at)
-                .bind(change.previous.map(|p| p.as_str()))
-                .bind(change.state.as_str())
-                .bind(change.reason)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO freshness_alert_changes \
-                     (asset_key, job, previous, state, reason, changed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(change.asset_key.as_str())
-                .bind(change.job.as_str())
-                .bind(change.previous.map(|p| p.as_str()))
-                .bind(change.state.as_str())
-                .bind(change.reason)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
                 tx.commit().await?;
-                Ok(true)
+                Ok(recorded)
             }
 
             async fn list_freshness_changes(

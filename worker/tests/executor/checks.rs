@@ -160,3 +160,69 @@ fn two_checks_of_one_name_are_refused() {
         "job 'j': asset 'a' has two checks named 'same'"
     );
 }
+
+/// `orch checks run`: a run tagged `orch/checks_only=true` evaluates the selected asset's checks
+/// over its latest materialization's output, materializing nothing; before any materialization
+/// it fails naming the asset.
+#[tokio::test]
+async fn a_checks_only_run_evaluates_the_checks_on_the_latest_output_without_materializing() {
+    let h = harness(vec![job(
+        "j",
+        checked(vec![
+            check("positive", true, CheckSeverity::Error, true),
+            check("has_rows", false, CheckSeverity::Warn, false),
+        ]),
+    )])
+    .await;
+    let checks_only = || {
+        let mut tags = orchestrator::domain::Tags::new();
+        tags.insert(
+            orchestrator::domain::TagKey::parse(orchestrator::run_control::CHECKS_ONLY_TAG)
+                .unwrap(),
+            "true".to_owned(),
+        );
+        let mut new = NewRun::in_process(
+            orchestrator::domain::JobName::parse("j").unwrap(),
+            json!({}),
+            tags,
+        );
+        new.step_selection = Some(vec![AssetKey::parse("first").unwrap()]);
+        new
+    };
+    let (status, events) = h.run_new(checks_only()).await;
+    assert_eq!(status, RunStatus::Failure);
+    assert!(
+        run_failure_message(&events).contains("first: never materialized"),
+        "{}",
+        run_failure_message(&events)
+    );
+
+    let (status, _) = h.run("j").await;
+    assert_eq!(status, RunStatus::Success);
+    let (status, events) = h.run_new(checks_only()).await;
+    assert_eq!(
+        status,
+        RunStatus::Success,
+        "{}",
+        run_failure_message(&events)
+    );
+    assert_eq!(
+        verdicts(&events),
+        [
+            ("positive".to_owned(), true, CheckSeverity::Error),
+            ("has_rows".to_owned(), false, CheckSeverity::Warn)
+        ]
+    );
+    assert!(
+        !events.iter().any(|e| matches!(
+            e.kind,
+            EventKind::StepStart { .. } | EventKind::AssetMaterialization { .. }
+        )),
+        "a checks-only run materializes nothing"
+    );
+    let runs = h.store.list_runs(&Default::default()).await.unwrap();
+    assert_eq!(
+        runs[0].checks_failed, 1,
+        "the newest run counts its failed check"
+    );
+}

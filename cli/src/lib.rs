@@ -153,6 +153,9 @@ enum Command<C: Subcommand> {
     Extension(C),
     /// The JSON API (/api/v1) and health checks over the run store, on ORCH_WEB_ADDR.
     Web(commands::web::WebArgs),
+    /// The audit log: every mutation (launch, cancel, re-execute, switches, reload, prune),
+    /// newest first.
+    Audit(commands::audit::AuditArgs),
     /// Access: `orch auth hash-token` prints the hash a tokens file holds.
     Auth {
         #[command(subcommand)]
@@ -348,6 +351,7 @@ async fn dispatch<E: Extension>(
             Ok(extension.run_command(command, &cx).await?)
         }
         Command::Web(args) => commands::web::web(settings, args).await,
+        Command::Audit(args) => commands::audit::list(settings, args).await,
         Command::Auth {
             command: AuthCommand::HashToken,
         } => commands::auth::hash_token(),

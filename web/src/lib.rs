@@ -11,6 +11,7 @@
 //! cookie, CSRF tokens).
 
 mod api;
+mod audit;
 mod auth;
 pub mod daemon_json;
 mod error;
@@ -85,6 +86,11 @@ pub fn router_with_extensions(state: AppState, auth: AuthPolicy, api: OpenApiRou
         .merge(ui::router(browser.clone()))
         .fallback(ui::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        // Inside both auth middlewares: it sees the identity they recognised.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .layer(axum::middleware::from_fn_with_state(browser, ui::guard))
         .layer(axum::middleware::from_fn_with_state(
             token_check,

@@ -4,6 +4,7 @@
 //! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
 
 pub mod alerts;
+pub mod audit;
 pub mod browse;
 mod changes;
 pub mod checks;
@@ -11,6 +12,7 @@ pub mod daemons;
 pub mod freshness;
 pub mod observe;
 pub mod partitions;
+
 mod postgres;
 pub mod queue;
 pub mod retention;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
+pub use audit::{AuditRecord, AuditStorage, NewAuditRecord};
 pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
 pub use checks::CheckStorage;
@@ -35,6 +38,7 @@ pub use daemons::DaemonStorage;
 pub use freshness::{FreshnessStorage, NewFreshnessChange};
 pub use observe::{ObserveStorage, PoolStats};
 pub use partitions::PartitionStorage;
+
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
@@ -167,6 +171,7 @@ pub trait RunStorage:
     + SnapshotStorage
     + PartitionStorage
     + DaemonStorage
+    + AuditStorage
     + Send
     + Sync
     + Debug

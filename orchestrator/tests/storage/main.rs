@@ -12,6 +12,7 @@
 mod support;
 
 mod assets;
+mod audit;
 mod browse;
 mod checks;
 mod concurrent_writes;

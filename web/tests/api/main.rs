@@ -4,6 +4,7 @@
 // A failing unwrap is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+mod audit;
 mod auth;
 mod catalog;
 mod control;

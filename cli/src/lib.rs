@@ -69,6 +69,9 @@ struct Cli<S: Args, C: Subcommand> {
     command: Command<C>,
 }
 
+// Parsed once per process and never moved around: the size of `Dev`'s flattened settings costs
+// nothing worth boxing them for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command<C: Subcommand> {
     /// Execute a run of JOB in this process and show its steps as they go.

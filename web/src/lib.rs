@@ -24,6 +24,7 @@ pub mod openapi;
 mod origin;
 pub mod roles;
 pub mod sensor_json;
+pub mod sso;
 mod starting;
 mod state;
 mod throttle;

@@ -19,5 +19,6 @@ mod robustness;
 mod roles;
 mod runs;
 mod sensors;
+mod sso;
 mod support;
 mod tag_check;

@@ -134,7 +134,7 @@ async fn named_tokens_rotate_on_sighup_and_runs_and_audit_say_who() {
     assert!(by_ops_listed.contains(&by_ops));
     assert_eq!(
         orch.list_ids(&["--launched-by", "cli"]).await,
-        [cli_run.clone()]
+        vec![cli_run.clone()]
     );
 
     orch.run(&["runs", "cancel", &cli_run]).await.assert_exit(0);

@@ -45,6 +45,15 @@ impl From<orchestrator::storage::StorageError> for CliError {
     }
 }
 
+impl From<orchestrator::partition_status::StatusError> for CliError {
+    fn from(e: orchestrator::partition_status::StatusError) -> Self {
+        match e {
+            orchestrator::partition_status::StatusError::Storage(e) => e.into(),
+            refused => Self::config(refused),
+        }
+    }
+}
+
 impl From<worker::WorkerError> for CliError {
     fn from(e: worker::WorkerError) -> Self {
         match e {

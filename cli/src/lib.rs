@@ -136,6 +136,13 @@ enum Command<C: Subcommand> {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Backfills: a partitioned job run over many partitions by the daemon.
+    Backfill {
+        #[command(subcommand)]
+        command: commands::backfill::BackfillCommand,
+    },
+    /// Partition status of a partitioned JOB (or one of its assets), per key.
+    Partitions(commands::partitions::PartitionsArgs),
     /// Runs in the store.
     Runs {
         #[command(subcommand)]
@@ -313,6 +320,8 @@ async fn dispatch<E: Extension>(
                 commands::jobs::validate(settings, path.as_deref()).await
             }
         },
+        Command::Backfill { command } => commands::backfill::backfill(settings, command).await,
+        Command::Partitions(args) => commands::partitions::partitions(settings, args).await,
         Command::Runs { command } => match command {
             RunsCommand::List(args) => commands::runs::list(settings, args).await,
             RunsCommand::Show { id, json } => commands::runs::show(settings, id, *json).await,

@@ -6,12 +6,14 @@
 //! knows neither and does no IO.
 
 pub mod assets;
+pub mod backfill;
 pub mod config;
 pub mod daemon;
 pub mod definitions;
 pub mod domain;
 pub mod jobfile;
 pub mod launcher;
+pub mod partition_status;
 pub mod redact;
 pub mod retry;
 pub mod run_control;

@@ -5,10 +5,15 @@
 //! - [`FaultProxy::stall`]: bytes are held, in both directions, on every connection, new ones
 //!   included, until healed (a partition where packets vanish and nothing says so);
 //! - [`FaultProxy::reset`]: every existing connection is dropped with a TCP RST, new ones work;
+//! - [`FaultProxy::lose_answer_to`]: once, the next message holding some bytes (`COMMIT`) is
+//!   passed on and every connection closed before the answer comes back (a commit that landed
+//!   with its answer lost); new ones work;
 //! - [`FaultProxy::heal`]: back to forwarding.
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -37,7 +42,32 @@ struct State {
 pub struct FaultProxy {
     addr: SocketAddr,
     state: watch::Sender<State>,
+    trap: Arc<Trap>,
     task: JoinHandle<()>,
+}
+
+/// The one-shot fault of [`FaultProxy::lose_answer_to`].
+#[derive(Debug, Default)]
+struct Trap {
+    /// The bytes that spring it, while armed.
+    armed: Mutex<Option<Vec<u8>>>,
+    /// How many times it sprang.
+    sprung: AtomicUsize,
+}
+
+impl Trap {
+    /// Whether `bytes` spring the trap (which disarms it).
+    fn springs(&self, bytes: &[u8]) -> bool {
+        let mut armed = self.armed.lock().unwrap_or_else(|e| e.into_inner());
+        let hit = armed
+            .as_ref()
+            .is_some_and(|needle| bytes.windows(needle.len()).any(|w| w == needle.as_slice()));
+        if hit {
+            *armed = None;
+            self.sprung.fetch_add(1, Ordering::AcqRel);
+        }
+        hit
+    }
 }
 
 impl FaultProxy {
@@ -50,8 +80,14 @@ impl FaultProxy {
             epoch: 0,
             rst: false,
         });
-        let task = tokio::spawn(accept_loop(listener, upstream, state.clone()));
-        Ok(Self { addr, state, task })
+        let trap = Arc::new(Trap::default());
+        let task = tokio::spawn(accept_loop(listener, upstream, state.clone(), trap.clone()));
+        Ok(Self {
+            addr,
+            state,
+            trap,
+            task,
+        })
     }
 
     /// The proxy's address: give it to orch instead of the database's.
@@ -98,6 +134,19 @@ impl FaultProxy {
         });
     }
 
+    /// Once: the next message from a client that holds `needle` (`b"COMMIT"`) is passed on to
+    /// the server, then every connection is closed at once, before the server's answer can
+    /// come back, as if the network died at that instant: the client cannot tell whether it
+    /// was done. New connections are forwarded. [`FaultProxy::answers_lost`] counts the times.
+    pub fn lose_answer_to(&self, needle: &[u8]) {
+        *self.trap.armed.lock().unwrap_or_else(|e| e.into_inner()) = Some(needle.to_vec());
+    }
+
+    /// How many times [`FaultProxy::lose_answer_to`] has closed the connections.
+    pub fn answers_lost(&self) -> usize {
+        self.trap.sprung.load(Ordering::Acquire)
+    }
+
     /// Forwards again (held bytes flow on).
     pub fn heal(&self) {
         self.state.send_modify(|s| s.mode = Mode::Forward);
@@ -111,7 +160,12 @@ impl Drop for FaultProxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, upstream: SocketAddr, state: watch::Sender<State>) {
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    state: watch::Sender<State>,
+    trap: Arc<Trap>,
+) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
             continue;
@@ -122,7 +176,17 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, state: watch::
             drop(client);
             continue;
         }
-        tokio::spawn(connection(client, upstream, state.subscribe(), now.epoch));
+        let trigger = Trigger {
+            trap: trap.clone(),
+            state: state.clone(),
+        };
+        tokio::spawn(connection(
+            client,
+            upstream,
+            state.subscribe(),
+            now.epoch,
+            trigger,
+        ));
     }
 }
 
@@ -134,11 +198,18 @@ enum End {
     Ended { rst: bool },
 }
 
+/// What a client's bytes may set off: the trap, and the state it ends connections through.
+struct Trigger {
+    trap: Arc<Trap>,
+    state: watch::Sender<State>,
+}
+
 async fn connection(
     mut client: TcpStream,
     upstream: SocketAddr,
     mut state: watch::Receiver<State>,
     epoch: u64,
+    trigger: Trigger,
 ) {
     // A stalled proxy does not even connect on (the client waits, as on a partition).
     if !wait_forwarding(&mut state, epoch).await {
@@ -153,8 +224,8 @@ async fn connection(
         let (mut cr, mut cw) = client.split();
         let (mut sr, mut sw) = server.split();
         let mut up_state = state.clone();
-        let up = pump(&mut cr, &mut sw, &mut up_state, epoch);
-        let down = pump(&mut sr, &mut cw, &mut state, epoch);
+        let up = pump(&mut cr, &mut sw, &mut up_state, epoch, Some(&trigger));
+        let down = pump(&mut sr, &mut cw, &mut state, epoch, None);
         tokio::select! {
             end = up => end,
             end = down => end,
@@ -167,7 +238,15 @@ async fn connection(
 }
 
 /// Copies bytes one way, holding them while stalled; ends at a close, an error, a cut or reset.
-async fn pump<R, W>(r: &mut R, w: &mut W, state: &mut watch::Receiver<State>, epoch: u64) -> End
+/// Bytes that spring the `trigger`'s trap are passed on, then every connection is closed (in
+/// the same poll: the answer cannot pass first).
+async fn pump<R, W>(
+    r: &mut R,
+    w: &mut W,
+    state: &mut watch::Receiver<State>,
+    epoch: u64,
+    trigger: Option<&Trigger>,
+) -> End
 where
     R: AsyncReadExt + Unpin,
     W: AsyncWriteExt + Unpin,
@@ -188,6 +267,15 @@ where
         }
         if w.write_all(&buf[..n]).await.is_err() {
             return End::Closed;
+        }
+        if let Some(trigger) = trigger
+            && trigger.trap.springs(&buf[..n])
+        {
+            trigger.state.send_modify(|s| {
+                s.epoch += 1;
+                s.rst = false;
+            });
+            return End::Ended { rst: false };
         }
     }
 }
@@ -305,5 +393,43 @@ mod tests {
         );
         let mut fresh = TcpStream::connect(proxy.addr()).await.unwrap();
         assert_eq!(roundtrip(&mut fresh, QUICK).await.unwrap(), b"ping");
+    }
+
+    #[tokio::test]
+    async fn lose_answer_to_passes_the_message_on_then_closes_before_the_answer_once() {
+        // A server that records what it receives and answers each read.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream = listener.local_addr().unwrap();
+        let (got_tx, mut got) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let got = got_tx.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    while let Ok(n @ 1..) = s.read(&mut buf).await {
+                        let _ = got.send(buf[..n].to_vec());
+                        let _ = s.write_all(b"done").await;
+                    }
+                });
+            }
+        });
+        let proxy = FaultProxy::start(upstream).await.unwrap();
+        let mut s = TcpStream::connect(proxy.addr()).await.unwrap();
+        proxy.lose_answer_to(b"COMMIT");
+        s.write_all(b"COMMIT").await.unwrap();
+        let mut buf = [0u8; 4];
+        let answer = tokio::time::timeout(QUICK, s.read(&mut buf)).await.unwrap();
+        assert!(matches!(answer, Ok(0) | Err(_)), "{answer:?}");
+        assert_eq!(got.recv().await.unwrap(), b"COMMIT", "the server got it");
+        assert_eq!(proxy.answers_lost(), 1);
+        // Once only: a new connection's COMMIT is answered.
+        let mut fresh = TcpStream::connect(proxy.addr()).await.unwrap();
+        fresh.write_all(b"COMMIT").await.unwrap();
+        tokio::time::timeout(QUICK, fresh.read_exact(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf, b"done");
+        assert_eq!(proxy.answers_lost(), 1);
     }
 }

@@ -112,3 +112,30 @@ pub async fn runs_where(
         }
     }
 }
+
+/// How often [`until`] and [`until_some`] look again.
+const PROBE_EVERY: Duration = Duration::from_millis(20);
+
+/// Waits until `check` holds, looking every 20 ms, for what the store cannot announce (a
+/// process's answer, a file, a stand-in's requests); panics naming `what` after `within`. Run
+/// statuses have [`run_where`], which wakes on the store's notifications instead.
+pub async fn until(what: &str, within: Duration, mut check: impl AsyncFnMut() -> bool) {
+    until_some(what, within, async || check().await.then_some(())).await
+}
+
+/// Waits until `probe` gives a value and returns it, looking every 20 ms; panics naming `what`
+/// after `within`.
+pub async fn until_some<T>(
+    what: &str,
+    within: Duration,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(PROBE_EVERY).await;
+    }
+}

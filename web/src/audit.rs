@@ -41,7 +41,8 @@ pub fn action_of(method: &Method, path: &str) -> Option<(String, String)> {
             (*name).to_owned(),
         ),
         ["reload"] => ("reload".to_owned(), String::new()),
-        ["backfills", rest @ ..] => ("backfill".to_owned(), rest.join("/")),
+        ["jobs", job, "backfills"] => ("backfill.create".to_owned(), (*job).to_owned()),
+        ["backfills", id, action] => (format!("backfill.{action}"), (*id).to_owned()),
         _ => (method.as_str().to_owned(), path.to_owned()),
     };
     Some((action, target))
@@ -99,7 +100,7 @@ pub struct AuditRecordJson {
     /// Who: a token's name, `sso:<user>`, `cli` or `anonymous`.
     pub who: String,
     /// What: `launch`, `cancel`, `reexecute`, `schedule.on|off`, `sensor.on|off`, `reload`,
-    /// `backfill`, `prune`.
+    /// `backfill.create|cancel|resume|retry`, `prune`.
     pub action: String,
     /// On what: a job, a run id, a schedule or sensor name (empty when none).
     pub target: String,
@@ -167,6 +168,14 @@ mod tests {
         );
         assert_eq!(post("/sensors/s/on"), pair("sensor.on", "s"));
         assert_eq!(post("/reload"), pair("reload", ""));
+        assert_eq!(
+            post("/api/v1/jobs/etl/backfills"),
+            pair("backfill.create", "etl")
+        );
+        assert_eq!(
+            post("/api/v1/backfills/b1/cancel"),
+            pair("backfill.cancel", "b1")
+        );
         assert_eq!(post("/login"), None);
         assert_eq!(post("/logout"), None);
         assert_eq!(post("/api/v1/other"), pair("POST", "/other"));

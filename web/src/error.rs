@@ -130,6 +130,17 @@ impl From<StorageError> for ApiError {
     }
 }
 
+impl From<orchestrator::partition_status::StatusError> for ApiError {
+    fn from(e: orchestrator::partition_status::StatusError) -> Self {
+        use orchestrator::partition_status::StatusError;
+        match e {
+            StatusError::Storage(e) => e.into(),
+            StatusError::UnknownAsset { .. } => Self::NotFound(e.to_string()),
+            refused => Self::Unprocessable(refused.to_string()),
+        }
+    }
+}
+
 impl From<CancelError> for ApiError {
     fn from(e: CancelError) -> Self {
         match e {

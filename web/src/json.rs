@@ -48,6 +48,8 @@ pub struct RunJson {
     pub partition: Option<String>,
     /// The first and last key (both inclusive) of a partitioned run; `null` when unpartitioned.
     pub partition_range: Option<PartitionRangeJson>,
+    /// The backfill that submitted it (its `orch/backfill` tag); `null` otherwise.
+    pub backfill_id: Option<String>,
     /// Who started it: a token's name, `sso:<user>`, `schedule:<name>`, `sensor:<name>`,
     /// `backfill:<id>`, `reexecute:<parent run id>`, `cli` or `anonymous` (a server without
     /// authentication); `null` for runs from before it was recorded.
@@ -90,6 +92,11 @@ impl From<&Run> for RunJson {
                 start: r.start.clone(),
                 end: r.end.clone(),
             }),
+            backfill_id: run
+                .tags
+                .iter()
+                .find(|(k, _)| k.as_str() == orchestrator::domain::BACKFILL_TAG)
+                .map(|(_, v)| v.clone()),
             launched_by: run.launched_by.clone(),
         }
     }

@@ -13,6 +13,7 @@
 mod api;
 mod audit;
 mod auth;
+pub mod backfill_json;
 pub mod daemon_json;
 mod error;
 mod extract;
@@ -22,6 +23,7 @@ mod layers;
 mod metrics;
 pub mod openapi;
 mod origin;
+pub mod partition_json;
 pub mod roles;
 pub mod sensor_json;
 pub mod sso;

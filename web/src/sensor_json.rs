@@ -2,8 +2,8 @@
 //! CLI's `--json`. Kept apart from `json.rs` (runs, jobs, schedules) so each noun's shapes stay
 //! small. The webhook URL is in none of them: it is a secret.
 
-use orchestrator::definitions::SensorDef;
-use orchestrator::domain::{Alert, SensorState, SensorTick};
+use orchestrator::definitions::{SensorDef, SensorWatch};
+use orchestrator::domain::{Alert, AlertSubject, SensorState, SensorTick};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -24,6 +24,10 @@ pub struct SensorJson {
     /// `switched` (someone ran `orch sensors on|off`) or `default`.
     #[schema(schema_with = schemas::switch_state)]
     pub state: &'static str,
+    /// What it fires on: `run_status` (its statuses), `checks_failed:WARN|ERROR` (runs with a
+    /// failed check of at least that severity) or `freshness:OVERDUE,…` (assets entering those
+    /// freshness states).
+    pub watch: String,
 }
 
 impl SensorJson {
@@ -38,6 +42,18 @@ impl SensorJson {
                 "switched"
             } else {
                 "default"
+            },
+            watch: match &def.watch {
+                SensorWatch::RunStatus => "run_status".to_owned(),
+                SensorWatch::ChecksFailed { min } => format!("checks_failed:{min}"),
+                SensorWatch::Freshness { states } => format!(
+                    "freshness:{}",
+                    states
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
             },
         }
     }
@@ -102,6 +118,13 @@ pub struct AlertJson {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub delivered_at: Option<String>,
+    /// What the alert is about: RUN_STATUS, CHECKS (the run's failed checks, in `error`) or
+    /// FRESHNESS (an asset's freshness changed; `run_id` is then the alert's own id).
+    pub subject: &'static str,
+    /// The asset of a FRESHNESS alert.
+    pub asset: Option<String>,
+    /// The freshness state a FRESHNESS alert's asset entered (FRESH, WARN, OVERDUE, UNKNOWN).
+    pub freshness: Option<&'static str>,
 }
 
 impl From<&Alert> for AlertJson {
@@ -121,6 +144,15 @@ impl From<&Alert> for AlertJson {
             last_error: alert.last_error.clone(),
             created_at: timestamp(alert.created_at),
             delivered_at: alert.delivered_at.map(timestamp),
+            subject: alert.subject.as_str().unwrap_or("RUN_STATUS"),
+            asset: match &alert.subject {
+                AlertSubject::Freshness { asset, .. } => Some(asset.to_string()),
+                _ => None,
+            },
+            freshness: match &alert.subject {
+                AlertSubject::Freshness { state, .. } => Some(state.as_str()),
+                _ => None,
+            },
         }
     }
 }

@@ -62,3 +62,40 @@
 
   setTimeout(poll, delay);
 })();
+
+// The job page's "Materialize selected": a click on an asset of the graph adds it to (or
+// removes it from) the selection field instead of opening the asset; Ctrl/Cmd-click still
+// opens it.
+(function () {
+  'use strict';
+  var form = document.getElementById('materialize-form');
+  var field = document.getElementById('select');
+  var graph = document.getElementById('asset-graph');
+  if (!form || !field || !graph) {
+    return;
+  }
+  function selected() {
+    return field.value.split(',').map(function (s) { return s.trim(); }).filter(Boolean);
+  }
+  graph.addEventListener('click', function (event) {
+    if (event.ctrlKey || event.metaKey) {
+      return;
+    }
+    var node = event.target.closest('g[data-key]');
+    if (!node) {
+      return;
+    }
+    event.preventDefault();
+    var key = node.getAttribute('data-key');
+    var keys = selected();
+    var at = keys.indexOf(key);
+    if (at >= 0) {
+      keys.splice(at, 1);
+      node.classList.remove('node-selected');
+    } else {
+      keys.push(key);
+      node.classList.add('node-selected');
+    }
+    field.value = keys.join(',');
+  });
+})();

@@ -3,11 +3,14 @@
 //! a step that logs 10 000 lines costs a handful of round trips, not 10 000.
 //!
 //! The writer rides out a database outage: a batch the database could not take is written
-//! again, in order, with orch's reconnect backoff (`orchestrator::retry::RECONNECT`) until the
+//! again (numbered, so a try whose commit landed with its answer lost is not stored twice), in
+//! order, with orch's reconnect backoff (`orchestrator::retry::RECONNECT`) until the
 //! database is back; nothing is dropped. Events emitted meanwhile wait in memory. Past the
 //! buffer's bound ([`DEFAULT_BUFFER`] events not yet stored), [`EventSink::room`] stops
 //! resolving: the executor starts no step or attempt and command output is not read (so the
-//! command blocks on its own output) until the backlog is written.
+//! command blocks on its own output) until the backlog is written; and [`EventSink::emit`]
+//! itself holds its thread there (on a multi-threaded runtime), so a Rust asset that logs in a
+//! loop without awaiting pauses too.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,6 +42,9 @@ const REFUSED_ATTEMPTS: u32 = 5;
 /// materialization and success share one transaction.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// How often a thread held in `emit` looks at the backlog again, besides being woken.
+const ROOM_RECHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
 enum Message {
     Event(NewEvent),
     Flush(oneshot::Sender<Result<(), String>>),
@@ -61,6 +67,9 @@ struct Backlog {
     limit: usize,
     /// Woken when stored events make room.
     room: Notify,
+    /// The same for a thread held in [`EventSink::emit`] (`block_for_room`).
+    room_lock: std::sync::Mutex<()>,
+    room_freed: std::sync::Condvar,
 }
 
 impl Backlog {
@@ -72,6 +81,38 @@ impl Backlog {
         self.pending.fetch_sub(n, Ordering::AcqRel);
         if self.has_room() {
             self.room.notify_waiters();
+            // Under the lock, so a thread between its check and its wait cannot miss it.
+            let _held = self.room_lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.room_freed.notify_all();
+        }
+    }
+
+    /// Holds the calling thread until there is room.
+    fn block_for_room(&self) {
+        let mut held = self.room_lock.lock().unwrap_or_else(|e| e.into_inner());
+        while !self.has_room() {
+            held = match self.room_freed.wait_timeout(held, ROOM_RECHECK) {
+                Ok((held, _)) => held,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    /// Past the bound, holds an emitting thread until the writer makes room: a Rust asset that
+    /// logs in a loop without awaiting pauses too. On a multi-threaded runtime the thread is
+    /// handed over (`block_in_place`) so the writer and the rest of the worker go on; on a
+    /// current-thread runtime the writer runs on this very thread, so it does not wait there
+    /// (the step boundaries still pause).
+    fn pause_emitter(&self) {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        if self.has_room() {
+            return;
+        }
+        match Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(RuntimeFlavor::CurrentThread) => {}
+            Ok(_) => tokio::task::block_in_place(|| self.block_for_room()),
+            // A thread of the asset's own, outside the runtime: the writer runs elsewhere.
+            Err(_) => self.block_for_room(),
         }
     }
 
@@ -117,6 +158,8 @@ impl EventWriter {
             pending: AtomicUsize::new(0),
             limit: buffer.max(1),
             room: Notify::new(),
+            room_lock: std::sync::Mutex::new(()),
+            room_freed: std::sync::Condvar::new(),
         });
         let task = tokio::spawn(write_loop(store, run, rx, backlog.clone()));
         Arc::new(Self {
@@ -169,7 +212,9 @@ impl EventSink for EventWriter {
         // A send fails only after finish(); an event emitted that late has nowhere to go.
         if self.tx.send(Message::Event(event)).is_err() {
             self.backlog.stored(1);
+            return;
         }
+        self.backlog.pause_emitter();
     }
 
     fn room(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
@@ -187,6 +232,9 @@ async fn write_loop(
     let mut batch: Vec<NewEvent> = Vec::with_capacity(256);
     // The first error is kept and reported to every later flush, so a lost write is never silent.
     let mut failed: Option<String> = None;
+    // The run's event numbers: each batch carries its own, the same on every try, so a batch
+    // written again after the answer to its commit was lost stores nothing twice.
+    let mut next_seq: i64 = 1;
     while rx.recv_many(&mut inbox, MAX_BATCH).await > 0 {
         let mut acks = Vec::new();
         let mut finish = sort_messages(&mut inbox, &mut batch, &mut acks);
@@ -207,12 +255,13 @@ async fn write_loop(
             return;
         }
         if !batch.is_empty() {
-            if let Err(e) = write_until_stored(store.as_ref(), run, &batch).await {
+            if let Err(e) = write_until_stored(store.as_ref(), run, next_seq, &batch).await {
                 tracing::error!(run_id = %run, error = %e, events = batch.len(), "could not record events");
                 failed.get_or_insert_with(|| {
                     format!("could not record {} events of run {run}: {e}", batch.len())
                 });
             }
+            next_seq += i64::try_from(batch.len()).unwrap_or(i64::MAX);
             backlog.stored(batch.len());
             batch.clear();
         }
@@ -240,18 +289,20 @@ fn sort_messages(
     finish
 }
 
-/// Writes `batch`, again and again while the database is away (it keeps the run's order: no
-/// later batch is written before this one); a batch refused for another reason is tried
-/// [`REFUSED_ATTEMPTS`] times.
+/// Writes `batch` (the run's events `first_seq`, `first_seq + 1`, …), again and again while the
+/// database is away (it keeps the run's order: no later batch is written before this one); a
+/// batch refused for another reason is tried [`REFUSED_ATTEMPTS`] times. Every try carries the
+/// same numbers, so a try whose commit landed with its answer lost is not stored twice.
 async fn write_until_stored(
     store: &dyn RunStorage,
     run: RunId,
+    first_seq: i64,
     batch: &[NewEvent],
 ) -> Result<(), StorageError> {
     let mut unavailable = RECONNECT.start();
     let mut refused = RECONNECT.start();
     loop {
-        match store.append_events(run, batch).await {
+        match store.append_numbered_events(run, first_seq, batch).await {
             Ok(()) => {
                 if unavailable.failures() > 0 {
                     tracing::info!(run_id = %run, events = batch.len(), "the database is back; events recorded");

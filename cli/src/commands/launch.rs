@@ -22,7 +22,16 @@ pub async fn launch(
     let new_run =
         app::plan_launch(&definitions, store.as_ref(), request, RunStatus::Queued).await?;
     crate::launcher::check_run_tags(&app::orch_config(settings)?, &new_run)?;
-    let run = store.create_run(&new_run).await?;
+    let job = definitions
+        .job(new_run.job.as_str())
+        .ok_or_else(|| CliError::config(format!("job '{}' not found", new_run.job)))?;
+    let run = orchestrator::partition_status::create_run(
+        store.as_ref(),
+        job,
+        &new_run,
+        chrono::Utc::now(),
+    )
+    .await?;
     if !wait {
         println!("{}", run.id);
         return Ok(ExitCode::SUCCESS);

@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod backfill;
 pub mod cancel;
 pub mod daemon;
 pub mod daemons;
@@ -11,6 +12,7 @@ pub mod launch;
 pub mod logs;
 pub mod migrate;
 pub mod openapi;
+pub mod partitions;
 pub mod prune;
 pub mod reexecute;
 pub mod run;

@@ -23,7 +23,16 @@ pub async fn run(
     // STARTED; heartbeats tell a daemon watching the same store that it is alive.
     let cancellation = Cancellation::new();
     let signals = supervised::cancel_on_termination(cancellation.clone())?;
-    let run = store.create_run(&new_run).await?;
+    let job = definitions
+        .job(new_run.job.as_str())
+        .ok_or_else(|| CliError::config(format!("job '{}' not found", new_run.job)))?;
+    let run = orchestrator::partition_status::create_run(
+        store.as_ref(),
+        job,
+        &new_run,
+        chrono::Utc::now(),
+    )
+    .await?;
     println!("run {} of {}", run.id, run.job);
     let ended =
         supervised::execute_supervised(settings, store, definitions.clone(), run.id, cancellation)

@@ -26,6 +26,9 @@ pub struct ListArgs {
     /// Only runs of this single partition key (e.g. `2026-03-01`).
     #[arg(long, value_name = "KEY")]
     pub partition: Option<String>,
+    /// Only runs of this backfill (its `orch/backfill` tag; not with --tag).
+    #[arg(long, value_name = "ID", conflicts_with = "tag")]
+    pub backfill: Option<String>,
     /// Runs older than this run id (the cursor of the next page).
     #[arg(long)]
     pub before: Option<String>,
@@ -64,6 +67,15 @@ impl ListArgs {
                     .ok_or_else(|| CliError::config(format!("--tag '{raw}' is not KEY=VALUE")))?;
                 Some((TagKey::parse(k).map_err(CliError::config)?, v.to_owned()))
             }
+        };
+        let tag = match &self.backfill {
+            Some(id) => {
+                let id = orchestrator::domain::BackfillId::parse(id).map_err(CliError::config)?;
+                let key =
+                    TagKey::parse(orchestrator::domain::BACKFILL_TAG).map_err(CliError::config)?;
+                Some((key, id.to_string()))
+            }
+            None => tag,
         };
         let before = self
             .before

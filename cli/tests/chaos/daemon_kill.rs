@@ -64,6 +64,27 @@ fn worker_process_of(run: RunId) -> bool {
     })
 }
 
+/// Whether `daemon` has a child between fork and exec (its command line still the daemon's,
+/// not yet `orch worker --run-id …`): a launch under way that the store cannot show yet. Killing
+/// the daemon then lets the child become the run's worker, so its claim is not orphaned.
+fn spawning(daemon: u32) -> bool {
+    std::fs::read_dir("/proc").is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|entry| {
+            let parent = std::fs::read_to_string(entry.path().join("status"))
+                .ok()
+                .and_then(|status| {
+                    status
+                        .lines()
+                        .find_map(|l| l.strip_prefix("PPid:"))
+                        .and_then(|p| p.trim().parse::<u32>().ok())
+                });
+            parent == Some(daemon)
+                && std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|cmd| !String::from_utf8_lossy(&cmd).contains("worker"))
+        })
+    })
+}
+
 /// What a replica held when it was killed.
 #[derive(Debug, Default)]
 struct Held {
@@ -119,7 +140,7 @@ async fn kill_when(
     loop {
         signal(replica.pid, "STOP");
         let now = held(pool, replica.id).await;
-        if wanted(&now) {
+        if wanted(&now) && !spawning(replica.pid) {
             signal(replica.pid, "KILL");
             let died = Utc::now();
             replica.child.wait().await.unwrap();

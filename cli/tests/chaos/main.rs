@@ -140,6 +140,17 @@ async fn assert_sound(
             "run {}: event ids do not increase",
             run.id
         );
+        // A batch stored twice shows as the same event (instant, step, kind) twice.
+        let mut distinct = std::collections::HashSet::new();
+        for e in &events {
+            let event = format!("{} {:?} {:?}", e.timestamp, e.step, e.kind);
+            assert!(
+                distinct.insert(event),
+                "run {}: event {} doubled",
+                run.id,
+                e.id
+            );
+        }
         let mut counts: HashMap<&str, usize> = HashMap::new();
         for e in &events {
             *counts.entry(e.kind.type_name()).or_default() += 1;

@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod backfills;
 mod browser;
 mod checks;
 mod commands;

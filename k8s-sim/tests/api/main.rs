@@ -42,15 +42,9 @@ fn job(name: &str, script: &str) -> Job {
     .unwrap()
 }
 
-async fn wait_for<T>(mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+/// Waits for `probe` to give a value (test-support's one polling wait).
+async fn wait_for<T>(probe: impl AsyncFnMut() -> Option<T>) -> T {
+    orch_test_support::wait::until_some("the cluster's state", Duration::from_secs(10), probe).await
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@ use orchestrator::domain::{EventKind, RunStatus};
 use orchestrator::run_control::cancel_run;
 use serde_json::json;
 
-use crate::support::{Harness, NS, wait_until};
+use crate::support::{Harness, NS};
+use orch_test_support::wait::until;
 
 fn failed(run: &orchestrator::domain::Run) {
     assert_eq!(run.status, RunStatus::Failure, "{run:?}");
@@ -30,21 +31,17 @@ async fn a_pod_that_exits_with_an_error_fails_the_run_with_its_exit_code() {
     assert!(log.contains("boom"), "{log}");
     // The pod's last lines are copied into the run's events.
     let expected = format!("last lines of the worker's output (pod {pod}):\nboom");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let events = h.store.list_events(run.id, None, 0).await.unwrap();
-        let logged = events
-            .iter()
-            .any(|e| matches!(&e.kind, EventKind::Log { message, .. } if *message == expected));
-        if logged {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no LOG event with the pod's output: {events:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    until(
+        "a LOG event with the pod's output",
+        Duration::from_secs(5),
+        async || {
+            let events = h.store.list_events(run.id, None, 0).await.unwrap();
+            events
+                .iter()
+                .any(|e| matches!(&e.kind, EventKind::Log { message, .. } if *message == expected))
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,7 +189,6 @@ async fn a_bad_run_tag_fails_the_launch_naming_the_tag() {
         "{message}"
     );
     assert!(h.sim.jobs(NS).is_empty());
-    let _ = wait_until(Duration::from_millis(10), || Some(())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

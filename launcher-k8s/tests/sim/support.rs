@@ -1,17 +1,18 @@
 //! The harness: a simulated cluster, a store, and a daemon whose launcher is the Kubernetes one.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_sim::{KubeSim, SimImage, SimOptions};
 use launcher_k8s::{
     ClusterAccess, KubernetesLauncher, KubernetesLauncherOptions, KubernetesSettings,
     SettingsOverrides,
 };
+use orch_test_support::wait::until_some;
 use orchestrator::daemon::{Daemon, DaemonOptions};
 use orchestrator::definitions::{AssetDef, AssetOutput, Definitions, JobDef};
-use orchestrator::domain::{JobName, NewRun, Run, TagKey};
-use orchestrator::storage::{RunStorage, SqliteStore, StoreOptions};
+use orchestrator::domain::Run;
+use orchestrator::storage::RunStorage;
 use serde_json::{Map, Value, json};
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
@@ -58,13 +59,7 @@ impl Harness {
         tune_sim(&mut sim_options);
         let sim = KubeSim::start(sim_options).await.unwrap();
         register_images(&sim);
-        let url = format!("sqlite://{}/orch.db", dir.path().display());
-        let store: Arc<dyn RunStorage> = Arc::new(
-            SqliteStore::connect(&url, &StoreOptions::default())
-                .await
-                .unwrap(),
-        );
-        store.migrate().await.unwrap();
+        let store = orch_test_support::stores::open_sqlite(dir.path()).await;
         let shutdown = CancellationToken::new();
         let client = launcher_k8s::connect(&ClusterAccess::Url(sim.url()))
             .await
@@ -102,15 +97,7 @@ impl Harness {
     }
 
     pub async fn queue(&self, tags: &[(&str, &str)]) -> Run {
-        let mut run = NewRun::queued(
-            JobName::parse("job").unwrap(),
-            json!({}),
-            Default::default(),
-        );
-        for (k, v) in tags {
-            run.tags.insert(TagKey::parse(k).unwrap(), (*v).to_owned());
-        }
-        self.store.create_run(&run).await.unwrap()
+        orch_test_support::stores::queue(self.store.as_ref(), "job", tags).await
     }
 
     pub async fn wait_run(&self, run: &Run, within: Duration, check: impl Fn(&Run) -> bool) -> Run {
@@ -132,7 +119,7 @@ impl Harness {
 
     /// Waits for the Job's pod to be Running; returns its name.
     pub async fn running_pod(&self, job: &str) -> String {
-        wait_until(Duration::from_secs(10), || {
+        until_some("the Job's pod runs", Duration::from_secs(10), async || {
             self.sim.pods_of_job(NS, job).into_iter().find_map(|p| {
                 (p["status"]["phase"] == "Running")
                     .then(|| p["metadata"]["name"].as_str().unwrap().to_owned())
@@ -142,7 +129,7 @@ impl Harness {
     }
 
     pub async fn job_gone(&self, job: &str) {
-        wait_until(Duration::from_secs(15), || {
+        until_some("the Job is gone", Duration::from_secs(15), async || {
             let present = self
                 .sim
                 .jobs(NS)
@@ -163,21 +150,6 @@ impl Harness {
 impl Drop for Harness {
     fn drop(&mut self) {
         self.shutdown.cancel();
-    }
-}
-
-/// Polls `probe` until it gives a value, or panics after `within`.
-pub async fn wait_until<T>(within: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "condition not met within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 

@@ -10,7 +10,8 @@ use orchestrator::launcher::{Launcher, WorkerHandle, WorkerState};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Harness, NS, definitions, settings, wait_until};
+use crate::support::{Harness, NS, definitions, settings};
+use orch_test_support::wait::until_some;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pod_runs_with_the_configured_env_and_the_job_and_run_overrides() {
@@ -33,7 +34,7 @@ async fn the_pod_runs_with_the_configured_env_and_the_job_and_run_overrides() {
         .await;
     let job = h.job_of(&run).await;
     let pod = h.running_pod(&job).await;
-    let log = wait_until(Duration::from_secs(5), || {
+    let log = until_some("the pod logs its env", Duration::from_secs(5), async || {
         h.sim.pod_log(NS, &pod).filter(|l| l.contains("FROM_ENV"))
     })
     .await;
@@ -146,9 +147,11 @@ async fn the_job_of_a_run_that_ended_elsewhere_is_cleaned_up() {
         .unwrap();
     h.job_gone(&job).await;
     // Background propagation: the pod goes after its Job, once its process has ended.
-    wait_until(Duration::from_secs(10), || {
-        h.sim.pods_of_job(NS, &job).is_empty().then_some(())
-    })
+    until_some(
+        "the Job's pods are gone",
+        Duration::from_secs(10),
+        async || h.sim.pods_of_job(NS, &job).is_empty().then_some(()),
+    )
     .await;
 }
 

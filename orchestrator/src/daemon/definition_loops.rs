@@ -65,10 +65,13 @@ async fn one_version(
         loaded.definitions.sensors().to_vec(),
         alerts_queued,
     );
-    let freshness = FreshnessEvaluator::new(store, &loaded.definitions);
+    let backfills = super::BackfillDaemon::new(store.clone(), loaded.definitions.clone());
+    let freshness = FreshnessEvaluator::new(store, &loaded.definitions)
+        .notify_changes(sensors.freshness_changed());
     tokio::join!(
         scheduler.run(stop.clone()),
         sensors.run(stop.clone()),
+        backfills.run(stop.clone()),
         freshness.run(stop),
     );
 }

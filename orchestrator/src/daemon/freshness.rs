@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::definitions::{Definitions, FreshnessPolicy, evaluate_freshness};
-use crate::domain::{AssetKey, FreshnessState};
+use crate::domain::{AssetKey, FreshnessState, JobName};
 use crate::storage::{Change, NewFreshnessChange, RunStorage, StorageError};
 
 /// The longest sleep between passes, whatever the policies say.
@@ -35,25 +36,41 @@ pub struct FreshnessPass {
 #[derive(Debug)]
 pub struct FreshnessEvaluator {
     store: Arc<dyn RunStorage>,
-    watched: Arc<[(AssetKey, FreshnessPolicy)]>,
+    watched: Arc<[(AssetKey, JobName, FreshnessPolicy)]>,
+    /// Woken when a change was recorded (the sensor evaluator's freshness inbox).
+    changed: Arc<Notify>,
 }
 
 impl FreshnessEvaluator {
     /// Watches every asset of `definitions` that has a freshness policy (an asset key in two
     /// jobs is judged once, by its first policy).
     pub fn new(store: Arc<dyn RunStorage>, definitions: &Definitions) -> Self {
-        let mut watched: BTreeMap<AssetKey, FreshnessPolicy> = BTreeMap::new();
-        for asset in definitions.jobs().iter().flat_map(|j| j.assets()) {
-            if let Some(policy) = &asset.freshness {
-                watched
-                    .entry(asset.key.clone())
-                    .or_insert_with(|| policy.clone());
+        let mut watched: BTreeMap<AssetKey, (JobName, FreshnessPolicy)> = BTreeMap::new();
+        for job in definitions.jobs() {
+            for asset in job.assets() {
+                if let Some(policy) = &asset.freshness {
+                    watched
+                        .entry(asset.key.clone())
+                        .or_insert_with(|| (job.name.clone(), policy.clone()));
+                }
             }
         }
         Self {
             store,
-            watched: watched.into_iter().collect::<Vec<_>>().into(),
+            watched: watched
+                .into_iter()
+                .map(|(key, (job, policy))| (key, job, policy))
+                .collect::<Vec<_>>()
+                .into(),
+            changed: Arc::new(Notify::new()),
         }
+    }
+
+    /// Notifies `changed` whenever a pass recorded a change (the daemon wakes its sensor
+    /// evaluator with it).
+    pub fn notify_changes(mut self, changed: Arc<Notify>) -> Self {
+        self.changed = changed;
+        self
     }
 
     /// How many assets it watches.
@@ -81,7 +98,7 @@ impl FreshnessEvaluator {
             evaluated: self.watched.len(),
             ..FreshnessPass::default()
         };
-        for (key, policy) in self.watched.iter() {
+        for (key, job, policy) in self.watched.iter() {
             let verdict = evaluate_freshness(policy, latest.get(key).copied(), now);
             pass.next_change = match (pass.next_change, verdict.next_change) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -93,6 +110,7 @@ impl FreshnessEvaluator {
             }
             let change = NewFreshnessChange {
                 asset_key: key,
+                job,
                 previous,
                 state: verdict.state,
                 reason: &verdict.reason,
@@ -102,6 +120,9 @@ impl FreshnessEvaluator {
                 tracing::info!(asset = %key, state = %verdict.state, reason = %verdict.reason, "freshness changed");
                 pass.changed.push((key.clone(), verdict.state));
             }
+        }
+        if !pass.changed.is_empty() {
+            self.changed.notify_one();
         }
         Ok(pass)
     }

@@ -5,6 +5,7 @@
 //! replicas at once: claims are serialized in the database, status changes are conditional.
 
 pub mod alerts;
+pub mod backfills;
 pub mod coordinator;
 mod definition_loops;
 pub mod freshness;
@@ -26,6 +27,7 @@ use crate::domain::{DaemonId, QueueLimits};
 use crate::launcher::Launcher;
 use crate::storage::RunStorage;
 
+pub use backfills::BackfillDaemon;
 pub use coordinator::{Coordinator, LeaseTiming};
 pub use freshness::FreshnessEvaluator;
 pub use lease::Lease;

@@ -11,9 +11,11 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::definitions::SensorDef;
-use crate::domain::{NewSensorTick, SensorEvaluation, SensorState, StatusChange};
-use crate::storage::{Change, EvaluatedBatch, RunStorage, StorageError};
+use crate::definitions::{SensorDef, SensorWatch};
+use crate::domain::{
+    FreshnessAlertChange, NewSensorTick, SensorEvaluation, SensorState, StatusChange,
+};
+use crate::storage::{Change, EvaluatedBatch, RunStorage, StorageError, freshness_alert_id};
 
 /// Status changes evaluated per transaction.
 pub const EVALUATION_BATCH: u32 = 500;
@@ -34,14 +36,50 @@ pub fn evaluate(
                 .map(|s| s.enabled);
             sensor.is_on(stored)
         })
+        .filter(|sensor| !matches!(sensor.watch, SensorWatch::Freshness { .. }))
         .map(|sensor| NewSensorTick {
             sensor: sensor.name.clone(),
             evaluated: u32::try_from(changes.len()).unwrap_or(u32::MAX),
             matched: changes
                 .iter()
-                .filter(|c| sensor.matches(&c.job, c.status))
+                .filter(|c| sensor.matches_change(c))
                 .map(|c| c.run_id)
                 .collect(),
+            checks: match sensor.watch {
+                SensorWatch::ChecksFailed { min } => Some(min),
+                _ => None,
+            },
+        })
+        .collect();
+    SensorEvaluation { ticks }
+}
+
+/// What each freshness sensor that is on makes of `changes`: one tick per such sensor, matching
+/// the changes' alert ids (`storage::freshness_alert_id`).
+pub fn evaluate_freshness(
+    sensors: &[SensorDef],
+    changes: &[FreshnessAlertChange],
+    states: &[SensorState],
+) -> SensorEvaluation {
+    let ticks = sensors
+        .iter()
+        .filter(|sensor| matches!(sensor.watch, SensorWatch::Freshness { .. }))
+        .filter(|sensor| {
+            let stored = states
+                .iter()
+                .find(|s| s.name == sensor.name)
+                .map(|s| s.enabled);
+            sensor.is_on(stored)
+        })
+        .map(|sensor| NewSensorTick {
+            sensor: sensor.name.clone(),
+            evaluated: u32::try_from(changes.len()).unwrap_or(u32::MAX),
+            matched: changes
+                .iter()
+                .filter(|c| sensor.matches_freshness(c))
+                .map(|c| freshness_alert_id(c.id))
+                .collect(),
+            checks: None,
         })
         .collect();
     SensorEvaluation { ticks }
@@ -54,6 +92,8 @@ pub struct SensorEvaluator {
     sensors: Arc<[SensorDef]>,
     /// Woken when alerts were queued.
     alerts_queued: Arc<Notify>,
+    /// Notified by the freshness evaluator when it recorded a change.
+    freshness_changed: Arc<Notify>,
 }
 
 impl SensorEvaluator {
@@ -66,7 +106,14 @@ impl SensorEvaluator {
             store,
             sensors: sensors.into(),
             alerts_queued,
+            freshness_changed: Arc::new(Notify::new()),
         }
+    }
+
+    /// The notification the freshness evaluator gives when it recorded a change: the freshness
+    /// inbox is evaluated at once instead of at the next poll.
+    pub fn freshness_changed(&self) -> Arc<Notify> {
+        self.freshness_changed.clone()
     }
 
     /// Evaluates waiting changes until none is left; returns the totals.
@@ -80,6 +127,32 @@ impl SensorEvaluator {
             let batch = self
                 .store
                 .evaluate_status_changes(EVALUATION_BATCH, &evaluate)
+                .await?;
+            total.changes += batch.changes;
+            total.alerts += batch.alerts;
+            if batch.alerts > 0 {
+                self.alerts_queued.notify_one();
+            }
+            if batch.changes < EVALUATION_BATCH as usize {
+                break;
+            }
+        }
+        if !self
+            .sensors
+            .iter()
+            .any(|s| matches!(s.watch, SensorWatch::Freshness { .. }))
+        {
+            return Ok(total);
+        }
+        let sensors = self.sensors.clone();
+        let evaluate =
+            move |changes: &[FreshnessAlertChange], states: &[SensorState]| -> SensorEvaluation {
+                evaluate_freshness(&sensors, changes, states)
+            };
+        loop {
+            let batch = self
+                .store
+                .evaluate_freshness_changes(EVALUATION_BATCH, &evaluate)
                 .await?;
             total.changes += batch.changes;
             total.alerts += batch.alerts;
@@ -116,6 +189,7 @@ impl SensorEvaluator {
             }
             let change = tokio::select! {
                 () = shutdown.cancelled() => return,
+                () = self.freshness_changed.notified() => Some(Change::Resync),
                 change = changes.next_or_poll() => change,
             };
             evaluate_now = match change {
@@ -143,6 +217,7 @@ mod tests {
             status,
             message: None,
             changed_at: Utc::now(),
+            failed_checks: Vec::new(),
         }
     }
 

@@ -12,7 +12,8 @@ use serde_json::Value;
 use super::asset::{AssetError, Inputs};
 use crate::domain::{AssetKey, EventKind, JobName, LogLevel, NewEvent, PartitionScope, RunId};
 
-/// Receives the events an asset emits (log lines). Implementations must not block.
+/// Receives the events an asset emits (log lines). Implementations do not block, except to hold
+/// an emitter while a bound of theirs is reached (the worker's writer during a database outage).
 pub trait EventSink: Send + Sync {
     fn emit(&self, event: NewEvent);
 

@@ -31,6 +31,8 @@ pub struct JobDef {
     /// How the job's runs are partitioned; every partitioned asset of the job has this same
     /// definition, and the job's other assets run unpartitioned.
     partitions: Option<PartitionsDef>,
+    /// Backfill policy: up to this many partitions in one run; `None` is one run per partition.
+    pub max_partitions_per_run: Option<u32>,
 }
 
 impl JobDef {
@@ -81,6 +83,7 @@ impl JobDef {
             max_runtime: None,
             launcher_config: std::collections::BTreeMap::new(),
             tags: Tags::new(),
+            max_partitions_per_run: None,
         })
     }
 

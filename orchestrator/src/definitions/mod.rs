@@ -37,7 +37,7 @@ pub use partitions::{
 };
 pub use schedule::{CatchUp, ScheduleDef, ScheduleDefBuilder};
 pub use selection::{AssetSelection, Reach, SelectionClause, SelectionError};
-pub use sensor::{SensorDef, SensorDefBuilder};
+pub use sensor::{SensorDef, SensorDefBuilder, SensorWatch};
 
 use self::cron::CronError;
 use crate::domain::{AssetKey, IdError, JobName, RunStatus, ScheduleName, SensorName};

@@ -1,11 +1,27 @@
-//! Run-status sensor definitions, like Dagster's `run_status_sensor` / `run_failure_sensor`: a
+//! Sensor definitions, like Dagster's `run_status_sensor` / `run_failure_sensor`: a
 //! sensor watches runs reaching some terminal statuses (FAILURE by default), optionally only of
-//! some jobs, and alerts Slack for each. Built with [`SensorDef::builder`] (or
+//! some jobs, and alerts Slack for each. A sensor can instead watch runs whose asset checks
+//! failed (at or above a severity: [`SensorDef::check_failures`]) or changes of assets'
+//! freshness ([`SensorDef::freshness`]). Built with [`SensorDef::builder`] (or
 //! [`SensorDef::run_failure`]), which validates everything but the jobs (checked against the
 //! jobs when definitions load).
 
 use super::DefinitionError;
-use crate::domain::{JobName, RunStatus, SensorName, SensorSwitch};
+use crate::domain::{
+    CheckSeverity, FreshnessAlertChange, FreshnessState, JobName, RunStatus, SensorName,
+    SensorSwitch, StatusChange,
+};
+
+/// What a sensor fires on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SensorWatch {
+    /// Runs that reach one of its `statuses`.
+    RunStatus,
+    /// Runs (of any terminal status) with a failed check of at least this severity.
+    ChecksFailed { min: CheckSeverity },
+    /// Assets whose freshness changes to one of these states.
+    Freshness { states: Vec<FreshnessState> },
+}
 
 /// A run-status sensor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +34,7 @@ pub struct SensorDef {
     /// On or off until someone switches it (`orch sensors on|off`).
     pub default_switch: SensorSwitch,
     pub description: String,
+    pub watch: SensorWatch,
 }
 
 impl SensorDef {
@@ -29,7 +46,65 @@ impl SensorDef {
             jobs: Vec::new(),
             default_switch: SensorSwitch::On,
             description: String::new(),
+            watch: SensorWatch::RunStatus,
         }
+    }
+
+    /// A sensor of runs whose asset checks failed with at least `min` severity (whatever the
+    /// run's status): "Check failed: …".
+    pub fn check_failures(name: &str, min: CheckSeverity) -> SensorDefBuilder {
+        let mut builder = Self::builder(name)
+            .status(RunStatus::Success)
+            .status(RunStatus::Failure)
+            .status(RunStatus::Canceled);
+        builder.watch = SensorWatch::ChecksFailed { min };
+        builder
+    }
+
+    /// A sensor of assets that become overdue ("Asset overdue: …"); add
+    /// [`SensorDefBuilder::freshness_state`] for warnings or recoveries. `job` limits it to the
+    /// assets of some jobs.
+    pub fn freshness(name: &str) -> SensorDefBuilder {
+        let mut builder = Self::builder(name)
+            .status(RunStatus::Success)
+            .status(RunStatus::Failure)
+            .status(RunStatus::Canceled);
+        builder.watch = SensorWatch::Freshness {
+            states: vec![FreshnessState::Overdue],
+        };
+        builder
+    }
+
+    /// Whether a run's end concerns this sensor (run-status and check-failure sensors).
+    pub fn matches_change(&self, change: &StatusChange) -> bool {
+        match &self.watch {
+            SensorWatch::RunStatus => self.matches(&change.job, change.status),
+            SensorWatch::ChecksFailed { min } => {
+                self.watches_job(&change.job)
+                    && change.failed_checks.iter().any(|c| c.severity >= *min)
+            }
+            SensorWatch::Freshness { .. } => false,
+        }
+    }
+
+    /// Whether a freshness change concerns this sensor (freshness sensors only).
+    pub fn matches_freshness(&self, change: &FreshnessAlertChange) -> bool {
+        match &self.watch {
+            SensorWatch::Freshness { states } => {
+                // FRESH is a recovery: an asset judged for the first time is not alerted.
+                let recovery = change.state != FreshnessState::Fresh
+                    || matches!(
+                        change.previous,
+                        Some(FreshnessState::Warn | FreshnessState::Overdue)
+                    );
+                states.contains(&change.state) && recovery && self.watches_job(&change.job)
+            }
+            _ => false,
+        }
+    }
+
+    fn watches_job(&self, job: &JobName) -> bool {
+        self.jobs.is_empty() || self.jobs.contains(job)
     }
 
     /// Dagster's `run_failure_sensor`: FAILURE only.
@@ -56,6 +131,7 @@ pub struct SensorDefBuilder {
     jobs: Vec<String>,
     default_switch: SensorSwitch,
     description: String,
+    watch: SensorWatch,
 }
 
 impl SensorDefBuilder {
@@ -68,6 +144,17 @@ impl SensorDefBuilder {
     /// Watches only runs of `job` (call once per job); without, every job.
     pub fn job(mut self, job: &str) -> Self {
         self.jobs.push(job.to_owned());
+        self
+    }
+
+    /// A freshness sensor also fires when an asset enters `state` (WARN; FRESH for recoveries:
+    /// from WARN or OVERDUE only).
+    pub fn freshness_state(mut self, state: FreshnessState) -> Self {
+        if let SensorWatch::Freshness { states } = &mut self.watch
+            && !states.contains(&state)
+        {
+            states.push(state);
+        }
         self
     }
 
@@ -111,6 +198,7 @@ impl SensorDefBuilder {
             jobs,
             default_switch: self.default_switch,
             description: self.description,
+            watch: self.watch,
         })
     }
 }

@@ -45,3 +45,98 @@ pub struct TimeWindow {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
 }
+
+/// Where one asset partition stands, as kept by storage (`partition_status`): its latest run's
+/// outcome over its latest materialization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PartitionStatus {
+    /// Materialized, and no later run has failed on it.
+    Materialized,
+    /// Its latest run ended FAILURE or CANCELED (after starting) without materializing it.
+    Failed,
+    /// A run targeting it is queued or running.
+    InProgress,
+    /// Never materialized (a run that never started leaves it as it was).
+    Missing,
+}
+
+impl PartitionStatus {
+    pub const ALL: [Self; 4] = [
+        Self::Materialized,
+        Self::Failed,
+        Self::InProgress,
+        Self::Missing,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Materialized => "materialized",
+            Self::Failed => "failed",
+            Self::InProgress => "in_progress",
+            Self::Missing => "missing",
+        }
+    }
+
+    /// The status of a job's partition from its assets' statuses: any in progress, then any
+    /// failed, then all materialized; otherwise missing. `None` for no assets.
+    pub fn combine(statuses: impl IntoIterator<Item = Self>) -> Option<Self> {
+        let mut seen = [false; 4];
+        let mut any = false;
+        for s in statuses {
+            any = true;
+            seen[s as usize] = true;
+        }
+        if !any {
+            return None;
+        }
+        Some(if seen[Self::InProgress as usize] {
+            Self::InProgress
+        } else if seen[Self::Failed as usize] {
+            Self::Failed
+        } else if seen[Self::Missing as usize] {
+            Self::Missing
+        } else {
+            Self::Materialized
+        })
+    }
+}
+
+impl std::fmt::Display for PartitionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A partition status name that is not one of the four.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown partition status '{0}': use materialized, failed, in_progress or missing")]
+pub struct UnknownPartitionStatus(pub String);
+
+impl std::str::FromStr for PartitionStatus {
+    type Err = UnknownPartitionStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownPartitionStatus(s.to_owned()))
+    }
+}
+
+/// What a new partitioned run covers, for the status index: its assets × its keys (each asset
+/// partition becomes in progress when the run is created).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionTargets {
+    pub assets: Vec<super::AssetKey>,
+    pub keys: Vec<String>,
+}
+
+/// One asset partition's row in the status index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionStatusRow {
+    pub asset_key: String,
+    pub key: String,
+    pub status: PartitionStatus,
+    /// The latest run that targeted or materialized it.
+    pub run_id: Option<super::RunId>,
+}

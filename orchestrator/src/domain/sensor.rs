@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use super::{JobName, RunId, RunStatus, SensorName};
+use super::{AssetKey, CheckSeverity, FreshnessState, JobName, RunId, RunStatus, SensorName};
 
 /// Switching a sensor on or off (persisted: it outlives the default of its definition).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,63 @@ pub struct StatusChange {
     /// The message of the run event (e.g. the reason the monitor failed the run).
     pub message: Option<String>,
     pub changed_at: DateTime<Utc>,
+    /// The run's asset checks that failed, in the order evaluated (read by the store when it
+    /// takes the change, for check-failure sensors).
+    pub failed_checks: Vec<FailedCheck>,
+}
+
+/// One failed asset check of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedCheck {
+    pub asset: AssetKey,
+    pub check: String,
+    pub severity: CheckSeverity,
+}
+
+impl std::fmt::Display for FailedCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{} ({})", self.asset, self.check, self.severity)
+    }
+}
+
+/// A change of an asset's freshness, recorded by the transaction that changed it and waiting
+/// for the freshness sensors to evaluate it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreshnessAlertChange {
+    pub id: i64,
+    pub asset_key: AssetKey,
+    /// The job whose policy judged it.
+    pub job: JobName,
+    pub previous: Option<FreshnessState>,
+    pub state: FreshnessState,
+    pub reason: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// What an alert is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertSubject {
+    /// A run reached the status in `Alert::run_status` (run-status sensors).
+    RunStatus,
+    /// A run's asset checks failed: `Alert::error` lists them.
+    ChecksFailed,
+    /// An asset's freshness changed to `state` (`Alert::error` says why); `Alert::run_id` is
+    /// the alert's own id, not a run's.
+    Freshness {
+        asset: AssetKey,
+        state: FreshnessState,
+    },
+}
+
+impl AlertSubject {
+    /// The stored `subject` column.
+    pub fn as_str(&self) -> Option<&'static str> {
+        match self {
+            Self::RunStatus => None,
+            Self::ChecksFailed => Some("CHECKS"),
+            Self::Freshness { .. } => Some("FRESHNESS"),
+        }
+    }
 }
 
 /// Whether an evaluation of a sensor found runs to alert on.
@@ -78,6 +135,9 @@ pub struct NewSensorTick {
     pub evaluated: u32,
     /// The runs it alerts on, in the order of their changes.
     pub matched: Vec<RunId>,
+    /// For a check-failure sensor, the least severity it alerts on: its alerts list the run's
+    /// failed checks at or above it ("Check failed: …") instead of the run's status.
+    pub checks: Option<CheckSeverity>,
 }
 
 impl NewSensorTick {
@@ -186,6 +246,7 @@ pub struct Alert {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+    pub subject: AlertSubject,
 }
 
 /// What a sender learned from one attempt.
@@ -226,6 +287,7 @@ mod tests {
             sensor: SensorName::parse("s").unwrap(),
             evaluated: 3,
             matched: vec![],
+            checks: None,
         };
         assert_eq!(tick.status(), SensorTickStatus::Skipped);
         tick.matched.push(RunId::new());

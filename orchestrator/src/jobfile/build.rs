@@ -44,6 +44,12 @@ pub fn build(spec: &JobSpec) -> Result<(JobDef, Vec<ScheduleDef>), Located> {
     if let Some(max_runtime) = spec.max_runtime {
         job = job.with_max_runtime(max_runtime);
     }
+    if let Some(partitions) = &spec.partitions {
+        job = job
+            .with_partitions(partitions.clone())
+            .map_err(|e| vec![(spec.name_at, Fault::Definition(e))])?;
+    }
+    job.max_partitions_per_run = spec.max_partitions_per_run;
     for (kind, config) in &spec.launcher {
         job = job.with_launcher_config(kind, config.clone());
     }

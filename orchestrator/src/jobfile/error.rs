@@ -73,6 +73,10 @@ pub enum Fault {
     Name(#[from] IdError),
     #[error("the job has no assets; add at least one [[assets]] table")]
     NoAssets,
+    #[error("partitions: {0}")]
+    Partitions(#[from] crate::definitions::PartitionsError),
+    #[error("max_partitions_per_run = {0} is out of range; use 1 to 10000")]
+    MaxPartitionsPerRun(i64),
     #[error(
         "workdir is empty; name a directory (absolute, or relative to this file's), or leave it out"
     )]

@@ -34,6 +34,10 @@ pub struct RawJobFile {
     pub assets: Vec<RawAsset>,
     #[serde(default)]
     pub schedules: Vec<RawSchedule>,
+    /// How the job's assets are partitioned (`{ daily = { start = "2026-01-01" } }`, …).
+    pub partitions: Option<Spanned<toml::Value>>,
+    /// Backfill policy: up to this many partitions in one run (default one run per partition).
+    pub max_partitions_per_run: Option<Spanned<i64>>,
 }
 
 /// One `[[assets]]` table: a command asset.

@@ -441,3 +441,24 @@ fn workdir_moves_where_commands_run_absolute_or_relative_to_the_file() {
         &["2:11: workdir is empty"],
     );
 }
+
+#[test]
+fn partitions_and_the_backfill_policy_load_and_bad_ones_are_refused_at_their_place() {
+    let file = load(
+        "name = \"j\"\nmax_partitions_per_run = 7\n\
+         partitions = { daily = { start = \"2026-01-01\", timezone = \"UTC\" } }\n\
+         [[assets]]\nname = \"a\"\ncommand = [\"true\"]\n",
+    )
+    .unwrap();
+    assert!(file.job.partitions().is_some());
+    assert!(file.job.assets()[0].partitions.is_some());
+    assert_eq!(file.job.max_partitions_per_run, Some(7));
+    refused(
+        "name = \"j\"\npartitions = { daily = { start = \"soon\" } }\n\
+         max_partitions_per_run = 0\n[[assets]]\nname = \"a\"\ncommand = [\"true\"]\n",
+        &[
+            "2:14: partitions: invalid partitions bound 'soon'",
+            "3:26: max_partitions_per_run = 0",
+        ],
+    );
+}

@@ -29,6 +29,10 @@ pub struct JobSpec {
     pub launcher: BTreeMap<String, Map<String, Value>>,
     pub assets: Vec<AssetSpec>,
     pub schedules: Vec<ScheduleSpec>,
+    /// `partitions = { … }`.
+    pub partitions: Option<crate::definitions::PartitionsDef>,
+    /// `max_partitions_per_run` (backfills).
+    pub max_partitions_per_run: Option<u32>,
 }
 
 /// One command asset.
@@ -134,6 +138,24 @@ impl Validator<'_> {
         if raw.assets.is_empty() {
             self.fault(name_at, Fault::NoAssets);
         }
+        let partitions = raw.partitions.as_ref().and_then(|p| {
+            let at = self.at(p);
+            self.ok(
+                at,
+                crate::definitions::PartitionsDef::from_toml_value(p.get_ref()),
+            )
+        });
+        let max_partitions_per_run = raw.max_partitions_per_run.as_ref().and_then(|m| {
+            let at = self.at(m);
+            let n = *m.get_ref();
+            match u32::try_from(n) {
+                Ok(ok @ 1..=10_000) => Some(ok),
+                _ => {
+                    self.fault(at, Fault::MaxPartitionsPerRun(n));
+                    None
+                }
+            }
+        });
         let assets = self.assets(raw.assets);
         let schedules = match &name {
             Some(job) => raw
@@ -153,6 +175,8 @@ impl Validator<'_> {
             launcher,
             assets,
             schedules,
+            partitions,
+            max_partitions_per_run,
         })
     }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use super::StorageError;
-use crate::domain::{AssetFreshness, AssetKey, FreshnessChange, FreshnessState};
+use crate::domain::{AssetFreshness, AssetKey, FreshnessChange, FreshnessState, JobName};
 
 /// The page size of `list_freshness_changes`: 0 means 50; at most 1 000.
 pub fn freshness_page_size(limit: u32) -> u32 {
@@ -22,6 +22,8 @@ pub fn freshness_page_size(limit: u32) -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewFreshnessChange<'a> {
     pub asset_key: &'a AssetKey,
+    /// The job whose policy judged it (freshness sensors may watch some jobs only).
+    pub job: &'a JobName,
     /// The state the evaluator read (`None`: no state recorded yet); the change is written only
     /// if the store still holds it.
     pub previous: Option<FreshnessState>,
@@ -37,7 +39,8 @@ pub trait FreshnessStorage: Send + Sync {
     async fn list_freshness(&self) -> Result<Vec<AssetFreshness>, StorageError>;
 
     /// Records `change` and its FRESHNESS_CHANGED event in one transaction, if the asset's state
-    /// is still `change.previous`. Returns whether this call recorded it.
+    /// is still `change.previous`, with a row in the freshness sensors' inbox
+    /// (`freshness_alert_changes`). Returns whether this call recorded it.
     async fn record_freshness_change(
         &self,
         change: &NewFreshnessChange<'_>,
@@ -173,6 +176,19 @@ macro_rules! shared_freshness_storage {
                 .bind(change.previous.map(|p| p.as_str()))
                 .bind(change.state.as_str())
                 .bind(change.reason)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO freshness_alert_changes \
+                     (asset_key, job, previous, state, reason, changed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(change.asset_key.as_str())
+                .bind(change.job.as_str())
+                .bind(change.previous.map(|p| p.as_str()))
+                .bind(change.state.as_str())
+                .bind(change.reason)
+                .bind(at)
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;

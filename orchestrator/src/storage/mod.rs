@@ -5,12 +5,14 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod backfills;
 pub mod browse;
 mod changes;
 pub mod checks;
 pub mod daemons;
 pub mod freshness;
 pub mod observe;
+pub mod partition_status;
 pub mod partitions;
 
 mod postgres;
@@ -31,25 +33,27 @@ use async_trait::async_trait;
 
 pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
 pub use audit::{AuditRecord, AuditStorage, NewAuditRecord};
+pub use backfills::BackfillStorage;
 pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
 pub use checks::CheckStorage;
 pub use daemons::DaemonStorage;
 pub use freshness::{FreshnessStorage, NewFreshnessChange};
 pub use observe::{ObserveStorage, PoolStats};
+pub use partition_status::PartitionStatusStorage;
 pub use partitions::PartitionStorage;
 
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
 pub use schedules::ScheduleStorage;
-pub use sensors::{EvaluatedBatch, SensorStorage};
+pub use sensors::{EvaluatedBatch, SensorStorage, freshness_alert_id};
 pub use snapshots::SnapshotStorage;
 pub use sqlite::SqliteStore;
 
 use crate::domain::{
-    AssetKey, AssetSummary, EventRecord, Materialization, NewEvent, NewRun, Run, RunFilter, RunId,
-    RunStatus,
+    AssetKey, AssetSummary, EventRecord, Materialization, NewEvent, NewRun, PartitionTargets, Run,
+    RunFilter, RunId, RunStatus,
 };
 
 /// Why a storage operation failed.
@@ -170,6 +174,8 @@ pub trait RunStorage:
     + CheckStorage
     + SnapshotStorage
     + PartitionStorage
+    + PartitionStatusStorage
+    + BackfillStorage
     + DaemonStorage
     + AuditStorage
     + Send
@@ -180,7 +186,18 @@ pub trait RunStorage:
     async fn migrate(&self) -> Result<(), StorageError>;
 
     /// Creates a run in its initial status and records the matching run event.
-    async fn create_run(&self, run: &NewRun) -> Result<Run, StorageError>;
+    async fn create_run(&self, run: &NewRun) -> Result<Run, StorageError> {
+        self.create_targeted_run(run, &PartitionTargets::default())
+            .await
+    }
+
+    /// [`RunStorage::create_run`] that also makes each of `targets`' asset partitions in
+    /// progress in the partition status index, in the same transaction.
+    async fn create_targeted_run(
+        &self,
+        run: &NewRun,
+        targets: &PartitionTargets,
+    ) -> Result<Run, StorageError>;
 
     async fn get_run(&self, id: RunId) -> Result<Run, StorageError>;
 
@@ -211,6 +228,17 @@ pub trait RunStorage:
 
     /// Appends events in order, in one transaction; materializations also update the catalog.
     async fn append_events(&self, run: RunId, events: &[NewEvent]) -> Result<(), StorageError>;
+
+    /// [`RunStorage::append_events`] for a writer that numbers its run's events: `events[i]` is
+    /// the run's event number `first_seq + i`. Idempotent: an event whose number the run has
+    /// already is not stored again, so a batch written again after the answer to its commit was
+    /// lost stores nothing twice (`UNIQUE (run_id, seq)`, `ON CONFLICT DO NOTHING`).
+    async fn append_numbered_events(
+        &self,
+        run: RunId,
+        first_seq: i64,
+        events: &[NewEvent],
+    ) -> Result<(), StorageError>;
 
     /// A run's events with ids greater than `after`, oldest first, at most `limit` (0 means
     /// 1 000; at most 10 000 a page).

@@ -9,12 +9,14 @@ use tokio::sync::watch;
 
 use super::alerts::shared_alert_storage;
 use super::audit::shared_audit_storage;
+use super::backfills::shared_backfill_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
 use super::checks::shared_check_storage;
 use super::daemons::shared_daemon_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
+use super::partition_status::shared_partition_status_storage;
 use super::partitions::shared_partition_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
@@ -105,6 +107,8 @@ shared_freshness_storage!(PgStore, sqlx::Postgres);
 shared_snapshot_storage!(PgStore, sqlx::Postgres);
 shared_partition_storage!(PgStore, sqlx::Postgres);
 shared_audit_storage!(PgStore, sqlx::Postgres);
+shared_partition_status_storage!(PgStore, sqlx::Postgres);
+shared_backfill_storage!(PgStore, sqlx::Postgres);
 
 /// Announces a schedule switch to every process, when `tx` commits (PostgreSQL delivers
 /// notifications at commit, and drops them on rollback).
@@ -174,3 +178,7 @@ async fn listen(pool: PgPool, hub: ChangeHub, up: Arc<watch::Sender<bool>>) {
 const TAKE_STATUS_CHANGES: &str = "DELETE FROM run_status_changes WHERE id IN (\
      SELECT id FROM run_status_changes ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
      RETURNING id, run_id, job, status, message, changed_at";
+/// The oldest freshness changes waiting for the sensors, taken (deleted) for evaluation.
+const TAKE_FRESHNESS_CHANGES: &str = "DELETE FROM freshness_alert_changes WHERE id IN (\
+     SELECT id FROM freshness_alert_changes ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, asset_key, job, previous, state, reason, changed_at";

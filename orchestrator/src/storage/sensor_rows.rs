@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::StorageError;
 use crate::domain::{
-    Alert, AlertState, JobName, RunId, RunStatus, SensorName, SensorState, SensorTick,
-    SensorTickStatus, StatusChange,
+    Alert, AlertState, AlertSubject, AssetKey, FreshnessAlertChange, FreshnessState, JobName,
+    RunId, RunStatus, SensorName, SensorState, SensorTick, SensorTickStatus, StatusChange,
 };
 
 fn corrupt(what: String, detail: impl std::fmt::Display) -> StorageError {
@@ -65,6 +65,37 @@ impl TryFrom<StatusChangeRow> for StatusChange {
                 .map_err(|e| corrupt(what(), e))?,
             message: row.message,
             changed_at: row.changed_at,
+            failed_checks: Vec::new(),
+        })
+    }
+}
+
+/// A row of `freshness_alert_changes`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct FreshnessAlertChangeRow {
+    pub id: i64,
+    pub asset_key: String,
+    pub job: String,
+    pub previous: Option<String>,
+    pub state: String,
+    pub reason: String,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl TryFrom<FreshnessAlertChangeRow> for FreshnessAlertChange {
+    type Error = StorageError;
+
+    fn try_from(row: FreshnessAlertChangeRow) -> Result<Self, Self::Error> {
+        let what = || format!("freshness change {}", row.id);
+        let state = |s: &str| FreshnessState::parse(s).map_err(|e| corrupt(what(), e));
+        Ok(FreshnessAlertChange {
+            id: row.id,
+            asset_key: AssetKey::parse(&row.asset_key).map_err(|e| corrupt(what(), e))?,
+            job: JobName::parse(&row.job).map_err(|e| corrupt(what(), e))?,
+            previous: row.previous.as_deref().map(state).transpose()?,
+            state: state(&row.state)?,
+            reason: row.reason,
+            changed_at: row.changed_at,
         })
     }
 }
@@ -107,7 +138,8 @@ impl TryFrom<SensorTickRow> for SensorTick {
 macro_rules! alert_columns {
     () => {
         "id, sensor, run_id, job, run_status, ended_at, step_key, error, state, attempts, \
-         next_attempt_at, last_error, created_at, delivered_at"
+         next_attempt_at, last_error, created_at, delivered_at, subject, asset_key, \
+         freshness_state"
     };
 }
 pub(crate) use alert_columns;
@@ -129,6 +161,9 @@ pub(crate) struct AlertRow {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+    pub subject: Option<String>,
+    pub asset_key: Option<String>,
+    pub freshness_state: Option<String>,
 }
 
 impl TryFrom<AlertRow> for Alert {
@@ -136,7 +171,19 @@ impl TryFrom<AlertRow> for Alert {
 
     fn try_from(row: AlertRow) -> Result<Self, Self::Error> {
         let what = || format!("alert {}", row.id);
+        let subject = match row.subject.as_deref() {
+            None => AlertSubject::RunStatus,
+            Some("CHECKS") => AlertSubject::ChecksFailed,
+            Some("FRESHNESS") => AlertSubject::Freshness {
+                asset: AssetKey::parse(row.asset_key.as_deref().unwrap_or_default())
+                    .map_err(|e| corrupt(what(), e))?,
+                state: FreshnessState::parse(row.freshness_state.as_deref().unwrap_or_default())
+                    .map_err(|e| corrupt(what(), e))?,
+            },
+            Some(other) => return Err(corrupt(what(), format!("unknown subject '{other}'"))),
+        };
         Ok(Alert {
+            subject,
             id: row.id,
             sensor: SensorName::parse(&row.sensor).map_err(|e| corrupt(what(), e))?,
             run_id: RunId::from_uuid(row.run_id),

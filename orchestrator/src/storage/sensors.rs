@@ -17,13 +17,29 @@ use chrono::{DateTime, Utc};
 
 use super::StorageError;
 use crate::domain::{
-    SensorEvaluation, SensorName, SensorState, SensorSwitch, SensorTick, StatusChange,
+    FreshnessAlertChange, SensorEvaluation, SensorName, SensorState, SensorSwitch, SensorTick,
+    StatusChange,
 };
 
 /// The sensors' verdict on a batch of changes, given the stored on/off states: pure, called by
 /// the store inside its transaction.
 pub type Evaluate<'a> =
     dyn Fn(&[StatusChange], &[SensorState]) -> SensorEvaluation + Send + Sync + 'a;
+
+/// The freshness sensors' verdict on a batch of freshness changes: pure, like [`Evaluate`]. A
+/// tick's `matched` lists the changes' alert ids ([`freshness_alert_id`]).
+pub type EvaluateFreshness<'a> =
+    dyn Fn(&[FreshnessAlertChange], &[SensorState]) -> SensorEvaluation + Send + Sync + 'a;
+
+/// The id an alert on a freshness change takes in the outbox's `run_id` column (it is about no
+/// run): derived from the change, so a second alert of one sensor for it is impossible.
+pub fn freshness_alert_id(change_id: i64) -> crate::domain::RunId {
+    // Version bits 0 (not a UUIDv7): never equal to a run's id.
+    crate::domain::RunId::from_uuid(uuid::Uuid::from_u64_pair(
+        0x0F1E_5400_0000_0000,
+        change_id.unsigned_abs(),
+    ))
+}
 
 /// What one evaluation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -65,6 +81,14 @@ pub trait SensorStorage: Send + Sync {
         &self,
         limit: u32,
         evaluate: &Evaluate<'_>,
+    ) -> Result<EvaluatedBatch, StorageError>;
+
+    /// As [`SensorStorage::evaluate_status_changes`], for the freshness changes recorded by
+    /// `record_freshness_change`: one FRESHNESS alert per (sensor, matched change).
+    async fn evaluate_freshness_changes(
+        &self,
+        limit: u32,
+        evaluate: &EvaluateFreshness<'_>,
     ) -> Result<EvaluatedBatch, StorageError>;
 
     /// How many status changes wait for evaluation.
@@ -153,6 +177,9 @@ macro_rules! shared_sensor_storage {
                 let mut changes: Vec<$crate::domain::StatusChange> =
                     rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
                 changes.sort_by_key(|c| c.id);
+                for change in &mut changes {
+                    change.failed_checks = failed_checks(&mut tx, change.run_id).await?;
+                }
                 let states: Vec<SensorStateRow> = sqlx::query_as(
                     "SELECT name, enabled, updated_at FROM sensor_states ORDER BY name",
                 )
@@ -181,7 +208,88 @@ macro_rules! shared_sensor_storage {
                         let Some(change) = changes.iter().find(|c| c.run_id == *run) else {
                             continue;
                         };
-                        alerts += queue_alert(&mut tx, &tick.sensor, change, now).await?;
+                        alerts += match tick.checks {
+                            None => queue_alert(&mut tx, &tick.sensor, change, now).await?,
+                            Some(min) => {
+                                queue_check_alert(&mut tx, &tick.sensor, change, min, now).await?
+                            }
+                        };
+                    }
+                }
+                tx.commit().await?;
+                Ok($crate::storage::sensors::EvaluatedBatch {
+                    changes: changes.len(),
+                    alerts,
+                })
+            }
+
+            async fn evaluate_freshness_changes(
+                &self,
+                limit: u32,
+                evaluate: &$crate::storage::sensors::EvaluateFreshness<'_>,
+            ) -> Result<$crate::storage::sensors::EvaluatedBatch, $crate::storage::StorageError>
+            {
+                use $crate::storage::sensor_rows::{FreshnessAlertChangeRow, SensorStateRow};
+                let mut tx = self.pool.begin().await?;
+                let rows: Vec<FreshnessAlertChangeRow> = sqlx::query_as(TAKE_FRESHNESS_CHANGES)
+                    .bind(i64::from(limit.max(1)))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                if rows.is_empty() {
+                    tx.rollback().await?;
+                    return Ok(Default::default());
+                }
+                let mut changes: Vec<$crate::domain::FreshnessAlertChange> =
+                    rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+                changes.sort_by_key(|c| c.id);
+                let states: Vec<SensorStateRow> = sqlx::query_as(
+                    "SELECT name, enabled, updated_at FROM sensor_states ORDER BY name",
+                )
+                .fetch_all(&mut *tx)
+                .await?;
+                let states: Vec<$crate::domain::SensorState> =
+                    states.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+                let evaluation = evaluate(&changes, &states);
+                let now = $crate::storage::rows::now();
+                let mut alerts = 0;
+                for tick in &evaluation.ticks {
+                    let ids: Vec<String> = tick.matched.iter().map(ToString::to_string).collect();
+                    sqlx::query(
+                        "INSERT INTO sensor_ticks (sensor, tick_time, status, evaluated, run_ids) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(tick.sensor.as_str())
+                    .bind(now)
+                    .bind(tick.status().as_str())
+                    .bind(i32::try_from(tick.evaluated).unwrap_or(i32::MAX))
+                    .bind(sqlx::types::Json(ids))
+                    .execute(&mut *tx)
+                    .await?;
+                    for id in &tick.matched {
+                        let Some(change) = changes
+                            .iter()
+                            .find(|c| $crate::storage::sensors::freshness_alert_id(c.id) == *id)
+                        else {
+                            continue;
+                        };
+                        let done = sqlx::query(
+                            "INSERT INTO alert_deliveries (sensor, run_id, job, run_status, \
+                             ended_at, error, state, attempts, next_attempt_at, created_at, \
+                             updated_at, subject, asset_key, freshness_state) \
+                             VALUES ($1, $2, $3, 'SUCCESS', $4, $5, 'PENDING', 0, $6, $6, $6, \
+                             'FRESHNESS', $7, $8) ON CONFLICT (sensor, run_id) DO NOTHING",
+                        )
+                        .bind(tick.sensor.as_str())
+                        .bind(id.as_uuid())
+                        .bind(change.job.as_str())
+                        .bind(change.changed_at)
+                        .bind(change.reason.replace('\0', "\u{FFFD}"))
+                        .bind(now)
+                        .bind(change.asset_key.as_str())
+                        .bind(change.state.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                        alerts += done.rows_affected();
                     }
                 }
                 tx.commit().await?;
@@ -231,6 +339,72 @@ macro_rules! shared_sensor_storage {
                 .await?;
                 Ok(done.rows_affected())
             }
+        }
+
+        /// The failed asset checks of `run`, in the order evaluated (none read when the run's
+        /// count of failed checks is 0).
+        async fn failed_checks(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            run: $crate::domain::RunId,
+        ) -> Result<Vec<$crate::domain::FailedCheck>, $crate::storage::StorageError> {
+            let payloads: Vec<sqlx::types::Json<$crate::domain::EventKind>> = sqlx::query_scalar(
+                "SELECT e.payload FROM events e JOIN runs r ON r.id = e.run_id \
+                 WHERE e.run_id = $1 AND r.checks_failed > 0 \
+                 AND e.event_type = 'ASSET_CHECK_EVALUATION' ORDER BY e.id",
+            )
+            .bind(run.as_uuid())
+            .fetch_all(&mut **tx)
+            .await?;
+            Ok(payloads
+                .into_iter()
+                .filter_map(|p| match p.0 {
+                    $crate::domain::EventKind::AssetCheckEvaluation {
+                        asset,
+                        check,
+                        passed: false,
+                        severity,
+                        ..
+                    } => Some($crate::domain::FailedCheck {
+                        asset,
+                        check,
+                        severity,
+                    }),
+                    _ => None,
+                })
+                .collect())
+        }
+
+        /// Queues the "Check failed" alert of `sensor` for `change`: its failed checks at or
+        /// above `min`, unless that sensor already has one for the run. Returns 1 if queued.
+        async fn queue_check_alert(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            sensor: &$crate::domain::SensorName,
+            change: &$crate::domain::StatusChange,
+            min: $crate::domain::CheckSeverity,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> Result<u64, $crate::storage::StorageError> {
+            let failed: Vec<String> = change
+                .failed_checks
+                .iter()
+                .filter(|c| c.severity >= min)
+                .map(ToString::to_string)
+                .collect();
+            let done = sqlx::query(
+                "INSERT INTO alert_deliveries (sensor, run_id, job, run_status, ended_at, \
+                 error, state, attempts, next_attempt_at, created_at, updated_at, subject) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $7, $7, $7, 'CHECKS') \
+                 ON CONFLICT (sensor, run_id) DO NOTHING",
+            )
+            .bind(sensor.as_str())
+            .bind(change.run_id.as_uuid())
+            .bind(change.job.as_str())
+            .bind(change.status.as_str())
+            .bind(change.changed_at)
+            .bind(failed.join("; ").replace('\0', "\u{FFFD}"))
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            Ok(done.rows_affected())
         }
 
         /// Queues the alert of `sensor` for `change` (PENDING, due now) with the run's failing

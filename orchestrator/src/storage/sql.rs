@@ -13,12 +13,14 @@ macro_rules! shared_storage {
                 self.run_migrations().await
             }
 
-            async fn create_run(
+            async fn create_targeted_run(
                 &self,
                 run: &$crate::domain::NewRun,
+                targets: &$crate::domain::PartitionTargets,
             ) -> Result<$crate::domain::Run, $crate::storage::StorageError> {
                 let mut tx = self.pool.begin().await?;
                 let row = insert_run(&mut tx, run).await?;
+                begin_partition_status(&mut tx, run.job.as_str(), run.id, targets).await?;
                 tx.commit().await?;
                 self.changed($crate::storage::Change::Run(run.id, run.status));
                 row.try_into()
@@ -95,24 +97,18 @@ macro_rules! shared_storage {
                 run: $crate::domain::RunId,
                 events: &[$crate::domain::NewEvent],
             ) -> Result<(), $crate::storage::StorageError> {
-                if events.is_empty() {
-                    return Ok(());
-                }
-                let mut tx = self.pool.begin().await?;
-                // Lock the run row first, as `transition_run` does, so the event writers of one
-                // run commit in the order they draw ids: a reader paging with `after` must never
-                // pass an id that commits later. (SQLite: the write lock, taken up front.)
-                let locked = sqlx::query("UPDATE runs SET updated_at = updated_at WHERE id = $1")
-                    .bind(run.as_uuid())
-                    .execute(&mut *tx)
-                    .await?;
-                if locked.rows_affected() == 0 {
-                    return Err($crate::storage::StorageError::RunNotFound(run));
-                }
-                insert_events_and_catalog(&mut tx, run, events).await?;
-                tx.commit().await?;
-                Ok(())
+                self.append_events_from(run, None, events).await
             }
+
+            async fn append_numbered_events(
+                &self,
+                run: $crate::domain::RunId,
+                first_seq: i64,
+                events: &[$crate::domain::NewEvent],
+            ) -> Result<(), $crate::storage::StorageError> {
+                self.append_events_from(run, Some(first_seq), events).await
+            }
+
 
             async fn list_events(
                 &self,
@@ -167,6 +163,37 @@ macro_rules! shared_storage {
                 rows.into_iter().map(TryInto::try_into).collect()
             }
         }
+
+        impl $store {
+            /// Appends `events` in one transaction; numbered from `first_seq` if given, in which
+            /// case an event whose number the run already has is skipped (idempotent retries).
+            async fn append_events_from(
+                &self,
+                run: $crate::domain::RunId,
+                first_seq: Option<i64>,
+                events: &[$crate::domain::NewEvent],
+            ) -> Result<(), $crate::storage::StorageError> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await?;
+                // Lock the run row first, as `transition_run` does, so the event writers of one
+                // run commit in the order they draw ids: a reader paging with `after` must never
+                // pass an id that commits later. (SQLite: the write lock, taken up front.)
+                let locked = sqlx::query("UPDATE runs SET updated_at = updated_at WHERE id = $1")
+                    .bind(run.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                if locked.rows_affected() == 0 {
+                    return Err($crate::storage::StorageError::RunNotFound(run));
+                }
+                insert_events_and_catalog(&mut tx, run, first_seq, events).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
+
+        $crate::storage::partition_status::partition_status_sql!($db);
 
         /// Inserts a run with its tags and its first run event (`run.status` must be initial).
         async fn insert_run(
@@ -293,7 +320,11 @@ macro_rules! shared_storage {
                 .await?;
             }
             // The row was read before these events; count their failed checks into it.
-            row.checks_failed += insert_events_and_catalog(tx, id, events).await?;
+            row.checks_failed += insert_events_and_catalog(tx, id, None, events).await?;
+            if to.is_terminal() {
+                // After the events: a materialization among them counts before the end.
+                end_partition_status(tx, id, to, row.started_at.is_none()).await?;
+            }
             let event = $crate::domain::NewEvent::run($crate::domain::EventKind::for_status(
                 to,
                 message.map(str::to_owned),
@@ -302,19 +333,29 @@ macro_rules! shared_storage {
             Ok(row)
         }
 
-        /// Inserts `events` in order, brings the asset catalog up to date with their
-        /// materializations and the run's count of failed checks with their check evaluations;
-        /// returns how many failed checks they added.
+        /// Inserts `events` in order (numbered from `first_seq` if given: an event whose number
+        /// the run already has is skipped), brings the asset catalog up to date with the
+        /// materializations inserted and the run's count of failed checks with the check
+        /// evaluations inserted; returns how many failed checks they added.
         async fn insert_events_and_catalog(
             tx: &mut sqlx::Transaction<'_, $db>,
             run: $crate::domain::RunId,
+            first_seq: Option<i64>,
             events: &[$crate::domain::NewEvent],
         ) -> Result<i32, $crate::storage::StorageError> {
+            const CHUNK: usize = 500;
             let mut materialized = Vec::new();
             let mut checked = Vec::new();
-            for chunk in events.chunks(500) {
-                let ids = insert_events_batch(&mut *tx, run, chunk).await?;
+            let mut failed_checks = 0usize;
+            for (n, chunk) in events.chunks(CHUNK).enumerate() {
+                let chunk_seq = first_seq.map(|first| first + (n * CHUNK) as i64);
+                let ids = insert_events_batch(&mut *tx, run, chunk_seq, chunk).await?;
                 for (event, id) in chunk.iter().zip(ids) {
+                    // Stored already by an earlier try of the same batch.
+                    let Some(id) = id else { continue };
+                    if matches!(event.kind, $crate::domain::EventKind::AssetCheckEvaluation { passed: false, .. }) {
+                        failed_checks += 1;
+                    }
                     if event.kind.asset_key().is_some() {
                         materialized.push((event, id));
                     } else if let $crate::domain::EventKind::AssetCheckEvaluation {
@@ -332,10 +373,7 @@ macro_rules! shared_storage {
                 (a.kind.asset_key(), a_id).cmp(&(b.kind.asset_key(), b_id))
             });
             upsert_assets(&mut *tx, run, &materialized).await?;
-            let failed_checks = events
-                .iter()
-                .filter(|e| matches!(e.kind, $crate::domain::EventKind::AssetCheckEvaluation { passed: false, .. }))
-                .count();
+            materialize_partition_status(&mut *tx, run, &materialized).await?;
             let failed_checks = i32::try_from(failed_checks).unwrap_or(i32::MAX);
             if failed_checks > 0 {
                 sqlx::query("UPDATE runs SET checks_failed = checks_failed + $1 WHERE id = $2")
@@ -370,26 +408,40 @@ macro_rules! shared_storage {
 
         /// Inserts events in one multi-row statement and returns their ids in the given order.
         /// Both databases number the rows of one statement in VALUES order, increasing, so the
-        /// sorted ids line up with `events` even when other writers interleave.
+        /// sorted ids line up with `events` even when other writers interleave. Numbered from
+        /// `first_seq`, an event whose `(run_id, seq)` is stored already is skipped (`None`).
         async fn insert_events_batch(
             tx: &mut sqlx::Transaction<'_, $db>,
             run: $crate::domain::RunId,
+            first_seq: Option<i64>,
             events: &[$crate::domain::NewEvent],
-        ) -> Result<Vec<i64>, $crate::storage::StorageError> {
+        ) -> Result<Vec<Option<i64>>, $crate::storage::StorageError> {
             let mut q = sqlx::QueryBuilder::<$db>::new(
-                "INSERT INTO events (run_id, ts, step_key, event_type, asset_key, payload) ",
+                "INSERT INTO events (run_id, ts, step_key, event_type, asset_key, payload, seq) ",
             );
-            q.push_values(events, |mut b, event| {
+            q.push_values(events.iter().enumerate(), |mut b, (i, event)| {
                 b.push_bind(run.as_uuid())
                     .push_bind($crate::storage::rows::micros(event.timestamp))
                     .push_bind(event.step.as_ref().map(|s| s.as_str().to_owned()))
                     .push_bind(event.kind.type_name())
                     .push_bind(event.kind.asset_key().map(|k| k.as_str().to_owned()))
-                    .push_bind($crate::storage::rows::event_payload(&event.kind));
+                    .push_bind($crate::storage::rows::event_payload(&event.kind))
+                    .push_bind(first_seq.map(|first| first + i as i64));
             });
-            q.push(" RETURNING id");
-            let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
-            ids.sort_unstable();
+            let Some(first) = first_seq else {
+                q.push(" RETURNING id");
+                let mut ids: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                ids.sort_unstable();
+                return Ok(ids.into_iter().map(Some).collect());
+            };
+            q.push(" ON CONFLICT DO NOTHING RETURNING id, seq");
+            let rows: Vec<(i64, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+            let mut ids = vec![None; events.len()];
+            for (id, seq) in rows {
+                if let Some(slot) = usize::try_from(seq - first).ok().and_then(|i| ids.get_mut(i)) {
+                    *slot = Some(id);
+                }
+            }
             Ok(ids)
         }
 

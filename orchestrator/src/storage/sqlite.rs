@@ -11,12 +11,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use super::alerts::shared_alert_storage;
 use super::audit::shared_audit_storage;
+use super::backfills::shared_backfill_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes};
 use super::checks::shared_check_storage;
 use super::daemons::shared_daemon_storage;
 use super::freshness::shared_freshness_storage;
 use super::observe::shared_observe_storage;
+use super::partition_status::shared_partition_status_storage;
 use super::partitions::shared_partition_storage;
 use super::queue::shared_queue_storage;
 use super::retention::shared_retention_storage;
@@ -90,6 +92,8 @@ shared_freshness_storage!(SqliteStore, sqlx::Sqlite);
 shared_snapshot_storage!(SqliteStore, sqlx::Sqlite);
 shared_partition_storage!(SqliteStore, sqlx::Sqlite);
 shared_audit_storage!(SqliteStore, sqlx::Sqlite);
+shared_partition_status_storage!(SqliteStore, sqlx::Sqlite);
+shared_backfill_storage!(SqliteStore, sqlx::Sqlite);
 
 /// SQLite has no notification between processes; `SqliteStore::changed` tells this process's
 /// subscribers after the commit, and other processes find the switch by polling.
@@ -104,3 +108,7 @@ async fn notify_schedules(
 const TAKE_STATUS_CHANGES: &str = "DELETE FROM run_status_changes WHERE id IN (\
      SELECT id FROM run_status_changes ORDER BY id LIMIT $1) \
      RETURNING id, run_id, job, status, message, changed_at";
+/// The oldest freshness changes waiting for the sensors, taken (deleted) for evaluation.
+const TAKE_FRESHNESS_CHANGES: &str = "DELETE FROM freshness_alert_changes WHERE id IN (\
+     SELECT id FROM freshness_alert_changes ORDER BY id LIMIT $1) \
+     RETURNING id, asset_key, job, previous, state, reason, changed_at";

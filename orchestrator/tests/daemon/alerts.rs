@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use orchestrator::daemon::SensorEvaluator;
@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::both_backends;
 use orch_test_support::slack::{Reply, SECRET_PATH, SlackStandIn};
+use orch_test_support::wait::until;
 
 both_backends!(
     a_failed_run_posts_the_seeds_message_once,
@@ -104,15 +105,6 @@ async fn alerts(store: &dyn RunStorage) -> Vec<orchestrator::domain::Alert> {
         })
         .await
         .unwrap()
-}
-
-/// Runs `loops` until `done` or panics after `within`.
-async fn until(within: Duration, done: impl AsyncFn() -> bool) {
-    let deadline = Instant::now() + within;
-    while !done().await {
-        assert!(Instant::now() < deadline, "not done within {within:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn a_failed_run_posts_the_seeds_message_once(
@@ -343,12 +335,16 @@ async fn two_senders_deliver_each_alert_once(
     };
     let a = tokio::spawn(sender(&first, &slack.url(), small.clone()).run(shutdown.clone()));
     let b = tokio::spawn(sender(&second, &slack.url(), small).run(shutdown.clone()));
-    until(Duration::from_secs(20), async || {
-        alerts(&*first)
-            .await
-            .iter()
-            .all(|a| a.state == AlertState::Delivered)
-    })
+    until(
+        "the alert is delivered",
+        Duration::from_secs(20),
+        async || {
+            alerts(&*first)
+                .await
+                .iter()
+                .all(|a| a.state == AlertState::Delivered)
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     shutdown.cancel();
@@ -386,14 +382,18 @@ async fn a_burst_of_1000_failures_is_alerted_in_paced_digests_none_twice(
                 .to_string(),
         );
     }
-    until(Duration::from_secs(120), async || {
-        slack
-            .delivered()
-            .iter()
-            .map(|r| r.run_ids().len())
-            .sum::<usize>()
-            >= runs.len()
-    })
+    until(
+        "the alerts are delivered",
+        Duration::from_secs(120),
+        async || {
+            slack
+                .delivered()
+                .iter()
+                .map(|r| r.run_ids().len())
+                .sum::<usize>()
+                >= runs.len()
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     shutdown.cancel();

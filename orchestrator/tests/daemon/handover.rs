@@ -8,16 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use orch_test_support::stores::{open_sqlite, queue};
+use orch_test_support::wait::run_where;
 use orchestrator::daemon::{Daemon, DaemonOptions};
-use orchestrator::domain::{
-    DaemonId, EventKind, JobName, NewRun, QueueLimits, Run, RunId, RunStatus,
-};
+use orchestrator::domain::{DaemonId, EventKind, QueueLimits, Run, RunId, RunStatus};
 use orchestrator::launcher::{
     LaunchError, Launcher, LocalLauncher, LocalLauncherOptions, WorkerExit, WorkerHandle,
     WorkerState,
 };
-use orchestrator::storage::{RunStorage, SqliteStore, StoreOptions};
-use serde_json::json;
+use orchestrator::storage::RunStorage;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -59,34 +58,6 @@ fn local(dir: &std::path::Path) -> LocalLauncher {
     })
 }
 
-async fn store(dir: &std::path::Path) -> Arc<dyn RunStorage> {
-    let url = format!("sqlite://{}/orch.db", dir.display());
-    let store: Arc<dyn RunStorage> = Arc::new(
-        SqliteStore::connect(&url, &StoreOptions::default())
-            .await
-            .unwrap(),
-    );
-    store.migrate().await.unwrap();
-    store
-}
-
-async fn wait_for(
-    store: &dyn RunStorage,
-    run: RunId,
-    within: Duration,
-    check: impl Fn(&Run) -> bool,
-) -> Run {
-    orch_test_support::wait::run_where(store, run, within, check).await
-}
-
-fn queued() -> NewRun {
-    NewRun::queued(
-        JobName::parse("job").unwrap(),
-        json!({}),
-        Default::default(),
-    )
-}
-
 async fn takeover_messages(store: &dyn RunStorage, run: RunId) -> Vec<String> {
     store
         .list_events(run, None, 0)
@@ -105,7 +76,7 @@ async fn takeover_messages(store: &dyn RunStorage, run: RunId) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_claimed_by_a_daemon_killed_before_launch_is_launched_by_another_within_5s() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path()).await;
+    let store = open_sqlite(dir.path()).await;
     let began = Arc::new(Notify::new());
     let doomed = Daemon::new(
         store.clone(),
@@ -115,7 +86,7 @@ async fn a_run_claimed_by_a_daemon_killed_before_launch_is_launched_by_another_w
     );
     let doomed_id = doomed.id();
     let doomed_task = tokio::spawn(doomed.run(CancellationToken::new()));
-    let run = store.create_run(&queued()).await.unwrap();
+    let run = queue(store.as_ref(), "job", &[]).await;
     began.notified().await;
     let claimed = store.get_run(run.id).await.unwrap();
     assert_eq!(claimed.status, RunStatus::Starting);
@@ -132,7 +103,7 @@ async fn a_run_claimed_by_a_daemon_killed_before_launch_is_launched_by_another_w
     );
     let survivor_id = survivor.id();
     tokio::spawn(survivor.run(shutdown.clone()));
-    let launched = wait_for(store.as_ref(), run.id, Duration::from_secs(10), |r| {
+    let launched = run_where(store.as_ref(), run.id, Duration::from_secs(10), |r| {
         r.worker.is_some()
     })
     .await;
@@ -158,9 +129,9 @@ async fn a_run_claimed_by_a_daemon_killed_before_launch_is_launched_by_another_w
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_the_dead_daemon_started_is_adopted_not_started_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store(dir.path()).await;
+    let store = open_sqlite(dir.path()).await;
     // A claim under a daemon that is not registered (died, forgotten), whose worker runs.
-    let run = store.create_run(&queued()).await.unwrap();
+    let run = queue(store.as_ref(), "job", &[]).await;
     let claimed = store
         .claim_queued_runs(&QueueLimits::default(), DaemonId::new())
         .await
@@ -180,7 +151,7 @@ async fn a_worker_the_dead_daemon_started_is_adopted_not_started_twice() {
         DaemonOptions::default(),
     );
     tokio::spawn(survivor.run(shutdown.clone()));
-    let launched = wait_for(store.as_ref(), run.id, Duration::from_secs(10), |r| {
+    let launched = run_where(store.as_ref(), run.id, Duration::from_secs(10), |r| {
         r.worker.is_some()
     })
     .await;

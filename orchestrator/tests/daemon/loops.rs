@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use orchestrator::daemon::{Daemon, DaemonOptions};
 use orchestrator::definitions::{AssetDef, AssetOutput, Definitions, JobDef};
-use orchestrator::domain::{EventKind, JobName, NewRun, QueueLimits, Run, RunStatus, TagKey};
+use orchestrator::domain::{EventKind, QueueLimits, Run, RunStatus};
 use orchestrator::launcher::{LocalLauncher, LocalLauncherOptions};
-use orchestrator::storage::{RunStorage, SqliteStore, StoreOptions};
-use serde_json::{Value, json};
+use orchestrator::storage::RunStorage;
+use serde_json::Value;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 
@@ -26,13 +26,7 @@ struct Harness {
 impl Harness {
     async fn start(script: &str, options: DaemonOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/orch.db", dir.path().display());
-        let store: Arc<dyn RunStorage> = Arc::new(
-            SqliteStore::connect(&url, &StoreOptions::default())
-                .await
-                .unwrap(),
-        );
-        store.migrate().await.unwrap();
+        let store = orch_test_support::stores::open_sqlite(dir.path()).await;
         let launcher = LocalLauncher::new(LocalLauncherOptions {
             program: "sh".into(),
             // The run id becomes $1, so it is on the process's command line as for `orch worker`.
@@ -51,15 +45,7 @@ impl Harness {
     }
 
     async fn queue(&self, tags: &[(&str, &str)]) -> Run {
-        let mut run = NewRun::queued(
-            JobName::parse("job").unwrap(),
-            json!({}),
-            Default::default(),
-        );
-        for (k, v) in tags {
-            run.tags.insert(TagKey::parse(k).unwrap(), (*v).to_owned());
-        }
-        self.store.create_run(&run).await.unwrap()
+        orch_test_support::stores::queue(self.store.as_ref(), "job", tags).await
     }
 
     /// Waits until `check` holds for the run, or fails after `within` (test-support's wait).

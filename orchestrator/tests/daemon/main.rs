@@ -14,6 +14,7 @@
 mod support;
 
 mod alerts;
+mod asset_alerts;
 mod freshness;
 mod handover;
 mod loops;

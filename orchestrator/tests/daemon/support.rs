@@ -2,16 +2,13 @@
 //! instances (two daemon replicas' pools on one database), the definitions under test, and
 //! small readers.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use orchestrator::definitions::{AssetDef, AssetOutput, Definitions, JobDef};
 use orchestrator::domain::{Run, RunFilter, ScheduleName, ScheduleTick, TagKey};
-use orchestrator::storage::{PgStore, RunStorage, SqliteStore, StoreOptions};
+use orchestrator::storage::RunStorage;
 use serde_json::{Map, json};
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 
 /// For each `async fn name(first: Arc<dyn RunStorage>, second: Arc<dyn RunStorage>)` of the
 /// calling module, generates `name::postgres` and `name::sqlite`: two stores with their own
@@ -19,50 +16,13 @@ use sqlx::postgres::PgPoolOptions;
 macro_rules! both_backends {
     ($($name:ident),+ $(,)?) => {
         orch_test_support::on_both_backends!(
-            $crate::support::on_postgres,
-            $crate::support::on_sqlite;
+            orch_test_support::stores::on_postgres_twice,
+            orch_test_support::stores::on_sqlite_twice;
             $($name),+
         );
     };
 }
 pub(crate) use both_backends;
-
-pub async fn on_postgres<F, Fut>(pool: PgPool, test: F)
-where
-    F: FnOnce(Arc<dyn RunStorage>, Arc<dyn RunStorage>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let other = PgPoolOptions::new()
-        .max_connections(5)
-        .connect_with(pool.connect_options().as_ref().clone())
-        .await
-        .unwrap();
-    let first = PgStore::from_pool(pool);
-    first.migrate().await.unwrap();
-    let second = PgStore::from_pool(other.clone());
-    test(Arc::new(first), Arc::new(second)).await;
-    // sqlx drops the test database afterwards, which PostgreSQL refuses while connections remain.
-    other.close().await;
-}
-
-pub async fn on_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Arc<dyn RunStorage>, Arc<dyn RunStorage>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/orch.db", dir.path().display());
-    let open = async || {
-        let store = SqliteStore::connect(&url, &StoreOptions::default())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        Arc::new(store) as Arc<dyn RunStorage>
-    };
-    let first = open().await;
-    let second = open().await;
-    test(first, second).await;
-}
 
 /// The job schedules launch in these tests: `job`, whose only config key is `limit`.
 pub fn definitions() -> Arc<Definitions> {

@@ -13,6 +13,7 @@ mod support;
 
 mod assets;
 mod audit;
+mod backfills;
 mod browse;
 mod checks;
 mod concurrent_writes;
@@ -20,7 +21,9 @@ mod daemons;
 mod ending;
 mod events;
 mod list;
+mod numbered_events;
 mod observe;
+mod partition_status;
 mod partitions;
 mod queue;
 mod races;

@@ -41,6 +41,7 @@ fn all_match(changes: &[StatusChange], _states: &[SensorState]) -> SensorEvaluat
             sensor: name("s"),
             evaluated: changes.len() as u32,
             matched: changes.iter().map(|c| c.run_id).collect(),
+            checks: None,
         }],
     }
 }

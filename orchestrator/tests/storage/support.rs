@@ -1,30 +1,24 @@
-//! Fixtures for the storage suite: the macros that run one test body on both backends, the
-//! stores they open, and small builders for runs and events.
+//! Fixtures for the storage suite: the macros that run one test body on both backends (on
+//! test-support's stores) and small builders for runs and events.
 //!
 //! PostgreSQL tests get a fresh database from `#[sqlx::test]` (created from `DATABASE_URL`,
 //! dropped after a passing test); SQLite tests get a fresh file in a temporary directory. Both
 //! stores are migrated by `RunStorage::migrate`, as `orch` does at start-up.
 
-use std::future::Future;
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use orchestrator::domain::{
     AssetKey, EventKind, EventRecord, JobName, NewEvent, NewRun, Run, RunId, RunStatus, TagKey,
 };
-use orchestrator::storage::{PgStore, RunStorage, SqliteStore, StorageError, StoreOptions};
+use orchestrator::storage::{RunStorage, StorageError};
 use serde_json::json;
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
-use tempfile::TempDir;
 
 /// For each `async fn name(store: Arc<dyn RunStorage>)` of the calling module, generates
 /// `name::postgres` and `name::sqlite`.
 macro_rules! storage_tests {
     ($($name:ident),+ $(,)?) => {
         orch_test_support::on_both_backends!(
-            $crate::support::on_postgres,
-            $crate::support::on_sqlite;
+            orch_test_support::stores::on_postgres,
+            orch_test_support::stores::on_sqlite;
             $($name),+
         );
     };
@@ -37,72 +31,13 @@ pub(crate) use storage_tests;
 macro_rules! two_store_tests {
     ($($name:ident),+ $(,)?) => {
         orch_test_support::on_both_backends!(
-            $crate::support::on_postgres_twice,
-            $crate::support::on_sqlite_twice;
+            orch_test_support::stores::on_postgres_twice,
+            orch_test_support::stores::on_sqlite_twice;
             $($name),+
         );
     };
 }
 pub(crate) use two_store_tests;
-
-pub async fn on_postgres<F, Fut>(pool: PgPool, test: F)
-where
-    F: FnOnce(Arc<dyn RunStorage>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let store = PgStore::from_pool(pool);
-    store.migrate().await.unwrap();
-    test(Arc::new(store)).await;
-}
-
-pub async fn on_postgres_twice<F, Fut>(pool: PgPool, test: F)
-where
-    F: FnOnce(Arc<dyn RunStorage>, Arc<dyn RunStorage>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let other = PgPoolOptions::new()
-        .max_connections(5)
-        .connect_with(pool.connect_options().as_ref().clone())
-        .await
-        .unwrap();
-    let first = PgStore::from_pool(pool);
-    first.migrate().await.unwrap();
-    let second = PgStore::from_pool(other.clone());
-    // The second process starts after the first has migrated: nothing left to apply.
-    second.migrate().await.unwrap();
-    test(Arc::new(first), Arc::new(second)).await;
-    // sqlx drops the test database afterwards, which PostgreSQL refuses while connections remain.
-    other.close().await;
-}
-
-pub async fn on_sqlite<F, Fut>(test: F)
-where
-    F: FnOnce(Arc<dyn RunStorage>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    test(open_sqlite(&dir).await).await;
-}
-
-pub async fn on_sqlite_twice<F, Fut>(test: F)
-where
-    F: FnOnce(Arc<dyn RunStorage>, Arc<dyn RunStorage>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let first = open_sqlite(&dir).await;
-    let second = open_sqlite(&dir).await;
-    test(first, second).await;
-}
-
-async fn open_sqlite(dir: &TempDir) -> Arc<dyn RunStorage> {
-    let url = format!("sqlite://{}/orch.db", dir.path().display());
-    let store = SqliteStore::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Arc::new(store)
-}
 
 pub fn job(name: &str) -> JobName {
     JobName::parse(name).unwrap()

@@ -166,7 +166,13 @@ pub async fn launch(
     if let Some(range) = range {
         new_run = new_run.with_partition(range);
     }
-    let run = state.store.create_run(&new_run).await?;
+    let run = orchestrator::partition_status::create_run(
+        state.store.as_ref(),
+        job,
+        &new_run,
+        chrono::Utc::now(),
+    )
+    .await?;
     tracing::info!(run = %run.id, job = %run.job, "run launched through the API");
     Ok((
         StatusCode::CREATED,

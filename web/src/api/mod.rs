@@ -5,9 +5,11 @@
 //! built by the same calls.
 
 mod assets;
+mod backfills;
 mod daemons;
 mod definitions;
 mod jobs;
+mod partitions;
 pub(crate) mod runs;
 mod schedules;
 mod sensors;
@@ -57,6 +59,13 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::list))
         .routes(routes!(jobs::get))
         .routes(routes!(jobs::launch))
+        .routes(routes!(partitions::status))
+        .routes(routes!(backfills::create))
+        .routes(routes!(backfills::list))
+        .routes(routes!(backfills::get))
+        .routes(routes!(backfills::cancel))
+        .routes(routes!(backfills::resume))
+        .routes(routes!(backfills::retry))
         .routes(routes!(assets::list))
         .routes(routes!(assets::get))
         .routes(routes!(assets::health))

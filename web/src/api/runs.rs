@@ -41,6 +41,9 @@ pub struct ListQuery {
     pub(crate) checks_failed: Option<bool>,
     /// Only runs of this single partition key.
     pub(crate) partition: Option<String>,
+    /// Only runs of this backfill (not with `tag`).
+    #[param(schema_with = schemas::run_id_filter)]
+    pub(crate) backfill: Option<String>,
     /// Only runs started by this (`launched_by`: a token's name, `schedule:nightly`, `cli`, …).
     pub(crate) launched_by: Option<String>,
 }
@@ -63,6 +66,19 @@ impl ListQuery {
                     .split_once('=')
                     .ok_or_else(|| ApiError::BadRequest(format!("tag '{raw}' is not KEY=VALUE")))?;
                 Some((TagKey::parse(k).map_err(|e| bad(&e))?, v.to_owned()))
+            }
+        };
+        let tag = match (given(self.backfill.as_deref()), tag) {
+            (None, tag) => tag,
+            (Some(_), Some(_)) => {
+                return Err(ApiError::BadRequest(
+                    "give tag or backfill, not both".to_owned(),
+                ));
+            }
+            (Some(raw), None) => {
+                let id = orchestrator::domain::BackfillId::parse(raw).map_err(|e| bad(&e))?;
+                let key = TagKey::parse(orchestrator::domain::BACKFILL_TAG).map_err(|e| bad(&e))?;
+                Some((key, id.to_string()))
             }
         };
         let before = given(self.before.as_deref()).map(run_id).transpose()?;

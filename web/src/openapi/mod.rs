@@ -49,6 +49,7 @@ const BEARER: &str = "bearer";
         (name = "assets", description = "The asset catalog, materialization history and health."),
         (name = "schedules", description = "Cron schedules and their on/off switch."),
         (name = "sensors", description = "Run-status sensors, their ticks, and the alert outbox."),
+        (name = "backfills", description = "Backfills: a partitioned job run over many partitions by the daemon."),
         (name = "instance", description = "Daemons, the definitions in force, this document."),
     )
 )]

@@ -130,6 +130,15 @@ pub fn event_class(kind: &EventKind) -> &'static str {
     }
 }
 
+/// "1 check failed", "2 checks failed", or nothing when none did.
+pub fn checks_failed(n: u32) -> Option<String> {
+    match n {
+        0 => None,
+        1 => Some("1 check failed".to_owned()),
+        n => Some(format!("{n} checks failed")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use orchestrator::domain::AssetHealth;
+
 use super::paths;
 
 const NODE_WIDTH: f64 = 170.0;
@@ -22,8 +24,11 @@ pub struct Node {
     pub y: String,
     pub text_x: String,
     pub text_y: String,
-    /// `node` or `node node-focus` (the asset whose lineage this is).
-    pub class: &'static str,
+    /// The tooltip: the key, and its health with the reasons once coloured.
+    pub title: String,
+    /// `node` or `node node-focus` (the asset whose lineage this is), then `health-<health>`
+    /// once [`colour`] knows it.
+    pub class: String,
 }
 
 /// A drawn edge: an SVG path.
@@ -41,6 +46,26 @@ pub struct Graph {
     pub node_height: String,
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
+}
+
+/// Colours each node by its asset's health (`health-healthy|warning|degraded|unknown`), the
+/// reasons in its tooltip.
+pub fn colour(graph: &mut Graph, health: &BTreeMap<String, AssetHealth>) {
+    for node in &mut graph.nodes {
+        if let Some(h) = health.get(&node.key) {
+            node.class = format!("{} health-{}", node.class, h.health.as_str());
+            node.title = if h.reasons.is_empty() {
+                format!("{} · {}", node.key, h.health.as_str())
+            } else {
+                format!(
+                    "{} · {}: {}",
+                    node.key,
+                    h.health.as_str(),
+                    h.reasons.join("; ")
+                )
+            };
+        }
+    }
 }
 
 /// Lays out `nodes` (each key with its upstream keys; upstreams not in the list are ignored),
@@ -100,10 +125,11 @@ pub fn layout(nodes: &[(String, Vec<String>)], focus: Option<&str>) -> Graph {
                 y: px(y),
                 text_x: px(x + 10.0),
                 text_y: px(y + NODE_HEIGHT / 2.0 + 4.0),
+                title: key.clone(),
                 class: if focus == Some(key.as_str()) {
-                    "node node-focus"
+                    "node node-focus".to_owned()
                 } else {
-                    "node"
+                    "node".to_owned()
                 },
             }
         })

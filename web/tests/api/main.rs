@@ -6,6 +6,7 @@
 
 mod audit;
 mod auth;
+mod backfills;
 mod catalog;
 mod control;
 mod cross_site;

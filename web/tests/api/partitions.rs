@@ -12,7 +12,68 @@ api_tests!(
     a_partition_key_is_stored_shown_and_filtered_on,
     a_range_is_stored_without_a_single_key,
     refused_partitions_are_422_naming_the_span_and_create_no_run,
+    the_status_endpoint_summarises_lists_by_status_and_pages,
 );
+
+/// A launch makes its partition in progress; the status API counts it, lists it under its
+/// status, pages with `after`, draws ranges, and refuses bad filters.
+async fn the_status_endpoint_summarises_lists_by_status_and_pages(app: TestApp) {
+    for key in ["2026-01-02", "2026-01-04"] {
+        app.post(
+            "/api/v1/jobs/daily_etl/launch",
+            Some(json!({"partition": key})),
+        )
+        .await
+        .assert_status(StatusCode::CREATED);
+    }
+    let status = app
+        .get("/api/v1/jobs/daily_etl/partitions?status=in_progress&limit=1")
+        .await;
+    status.assert_status(StatusCode::OK);
+    assert_eq!(
+        status.body["summary"]["in_progress"],
+        json!(2),
+        "{}",
+        status.body
+    );
+    assert_eq!(status.body["partitions"][0]["key"], json!("2026-01-02"));
+    assert_eq!(status.body["partitions"][0]["status"], json!("in_progress"));
+    assert_eq!(status.body["next"], json!("2026-01-02"));
+    let ranges = status.body["ranges"].as_array().unwrap();
+    assert_eq!(
+        ranges[0],
+        json!({"start": "2026-01-01", "end": "2026-01-01", "status": "missing", "count": 1})
+    );
+    assert_eq!(ranges[1]["status"], json!("in_progress"));
+    let next = app
+        .get("/api/v1/jobs/daily_etl/partitions?status=in_progress&limit=1&after=2026-01-02")
+        .await;
+    assert_eq!(
+        next.body["partitions"][0]["key"],
+        json!("2026-01-04"),
+        "{}",
+        next.body
+    );
+    assert_eq!(next.body["next"], json!(null));
+    let total = status.body["summary"]["missing"].as_u64().unwrap() + 2;
+    let missing = app
+        .get("/api/v1/jobs/daily_etl/partitions?status=missing&limit=10000")
+        .await;
+    assert_eq!(
+        missing.body["partitions"].as_array().unwrap().len() as u64,
+        total - 2
+    );
+
+    app.get("/api/v1/jobs/daily_etl/partitions?status=done")
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+    app.get("/api/v1/jobs/daily_etl/partitions?asset=nope")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    app.get("/api/v1/jobs/etl/partitions")
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+}
 
 async fn a_partition_key_is_stored_shown_and_filtered_on(app: TestApp) {
     let reply = app

@@ -47,6 +47,7 @@ async fn ticks_and_alerts_are_listed_newest_first_with_failures_visible(app: Tes
             sensor: orchestrator::domain::SensorName::parse("etl_failures").unwrap(),
             evaluated: changes.len() as u32,
             matched: changes.iter().map(|c| c.run_id).collect(),
+            checks: None,
         }],
     };
     app.store.evaluate_status_changes(10, &all).await.unwrap();

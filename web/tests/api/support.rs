@@ -15,7 +15,7 @@ use orchestrator::definitions::{
 use orchestrator::domain::{
     AssetKey, EventKind, Metadata, NewEvent, NewRun, Run, RunStatus, ScheduleSwitch, TagKey, Tags,
 };
-use orchestrator::storage::{PgStore, RunStorage, SqliteStore, StoreOptions};
+use orchestrator::storage::RunStorage;
 use serde_json::{Map, Value, json};
 use sqlx::PgPool;
 use web::AppState;
@@ -33,28 +33,22 @@ macro_rules! api_tests {
 }
 pub(crate) use api_tests;
 
+/// Runs `test` with the app over a migrated store on `pool`'s database (test-support's store).
 pub async fn on_postgres<F, Fut>(pool: PgPool, test: F)
 where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let store = PgStore::from_pool(pool);
-    store.migrate().await.unwrap();
-    test(TestApp::new(Arc::new(store))).await;
+    orch_test_support::stores::on_postgres(pool, |store| test(TestApp::new(store))).await;
 }
 
+/// Runs `test` with the app over a migrated store on a fresh SQLite file.
 pub async fn on_sqlite<F, Fut>(test: F)
 where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/orch.db", dir.path().display());
-    let store = SqliteStore::connect(&url, &StoreOptions::default())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    test(TestApp::new(Arc::new(store))).await;
+    orch_test_support::stores::on_sqlite(|store| test(TestApp::new(store))).await;
 }
 
 /// The job of these tests: `etl`, `extract` → `load`, config keys `limit` (10) and `source`;

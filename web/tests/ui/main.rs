@@ -10,6 +10,7 @@ mod auth;
 mod browser;
 mod escaping;
 mod forms;
+mod health;
 mod pages;
 mod roles;
 mod scale;

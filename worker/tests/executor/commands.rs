@@ -307,16 +307,13 @@ async fn a_cancel_kills_the_whole_tree_even_what_ignores_sigterm() {
 
 /// Waits for the script to write its grandchild's pid (the file appears when the shell runs).
 async fn wait_for_pid(path: &Path) -> i32 {
-    for _ in 0..500 {
-        if let Some(pid) = std::fs::read_to_string(path)
+    let written = format!("{} is written", path.display());
+    orch_test_support::wait::until_some(&written, Duration::from_secs(5), async || {
+        std::fs::read_to_string(path)
             .ok()
             .and_then(|s| s.trim().parse().ok())
-        {
-            return pid;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("{} was never written", path.display());
+    })
+    .await
 }
 
 /// Alive and not a zombie (a killed orphan is a zombie until init reaps it).

@@ -70,12 +70,9 @@ fn recorder() -> (worker::EventObserver, Arc<Mutex<Vec<&'static str>>>) {
     (observer, seen)
 }
 
+/// Waits for what the test can only look at (test-support's one polling wait).
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    orch_test_support::wait::until(what, Duration::from_secs(30), async || done()).await
 }
 
 fn assert_in_order(events: &[EventRecord]) {
@@ -213,6 +210,148 @@ async fn past_the_buffer_bound_a_command_pauses_until_the_database_is_back() {
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::Log { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<String> = (0..300).map(|i| format!("line {i}")).collect();
+    assert_eq!(lines, expected);
+}
+
+#[tokio::test]
+async fn a_batch_whose_commit_answer_is_lost_is_stored_once() {
+    let o = outage().await;
+    const ROUNDS: usize = 5;
+    let go = Arc::new(tokio::sync::Notify::new());
+    let release = go.clone();
+    let rounds = AssetDef::builder("rounds")
+        .compute(move |ctx| {
+            let go = release.clone();
+            async move {
+                for round in 0..ROUNDS {
+                    go.notified().await;
+                    for i in 0..10 {
+                        ctx.info(format!("line {round}.{i}"));
+                    }
+                }
+                Ok(AssetOutput::new(json!(1)))
+            }
+        })
+        .unwrap();
+    let worker = o.worker(vec![job("lost", vec![rounds])]);
+    let id = o.run("lost").await;
+    let (observer, seen) = recorder();
+    let options = worker::ExecuteOptions {
+        observer: Some(observer),
+        ..Default::default()
+    };
+    let running = tokio::spawn(async move { worker.execute_with(id, options).await });
+    until("the step starts", || {
+        seen.lock().unwrap().contains(&"STEP_START")
+    })
+    .await;
+    // Each round's lines go in a batch whose commit lands and whose answer never comes back:
+    // the writer cannot tell, and writes the batch again on a new connection.
+    for round in 0..ROUNDS {
+        o.proxy.lose_answer_to(b"COMMIT");
+        go.notify_one();
+        until("a commit's answer is lost", || {
+            o.proxy.answers_lost() == round + 1
+        })
+        .await;
+    }
+    let run = tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Success);
+    let events = o.store.list_events(id, None, 10_000).await.unwrap();
+    assert_in_order(&events);
+    let emitted = seen.lock().unwrap().clone();
+    let stored: Vec<&str> = events
+        .iter()
+        .map(|e| e.kind.type_name())
+        .filter(|t| !matches!(*t, "RUN_STARTING" | "RUN_START" | "RUN_SUCCESS"))
+        .collect();
+    assert_eq!(stored, emitted, "an event is missing or doubled");
+    let lines: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Log { message, .. } if message.starts_with("line ") => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<String> = (0..ROUNDS)
+        .flat_map(|round| (0..10).map(move |i| format!("line {round}.{i}")))
+        .collect();
+    assert_eq!(lines, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_buffer_bound_a_rust_asset_logging_without_awaiting_pauses() {
+    let o = outage().await;
+    let go = Arc::new(tokio::sync::Notify::new());
+    let release = go.clone();
+    // 300 lines in a loop with no await between them: only `emit` itself can pause it.
+    let tight = AssetDef::builder("tight")
+        .compute(move |ctx| {
+            let go = release.clone();
+            async move {
+                go.notified().await;
+                for i in 0..300 {
+                    ctx.info(format!("line {i}"));
+                }
+                Ok(AssetOutput::new(json!(1)))
+            }
+        })
+        .unwrap();
+    const BUFFER: usize = 20;
+    let worker = o
+        .worker(vec![job("tight", vec![tight])])
+        .with_event_buffer(BUFFER);
+    let id = o.run("tight").await;
+    let (observer, seen) = recorder();
+    let options = worker::ExecuteOptions {
+        observer: Some(observer),
+        ..Default::default()
+    };
+    let running = tokio::spawn(async move { worker.execute_with(id, options).await });
+    until("the step starts", || {
+        seen.lock().unwrap().contains(&"STEP_START")
+    })
+    .await;
+    // Let the writer store the step's start: the backlog is empty when the cut comes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    o.proxy.cut();
+    let before_cut = seen.lock().unwrap().len();
+    go.notify_one();
+    until("the asset logs", || seen.lock().unwrap().len() > before_cut).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let paused = seen.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        paused,
+        "the asset did not pause"
+    );
+    assert!(
+        paused - before_cut <= BUFFER,
+        "{} events emitted while cut, bound {BUFFER}",
+        paused - before_cut
+    );
+    o.proxy.heal();
+    let run = tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Success);
+    let events = o.store.list_events(id, None, 10_000).await.unwrap();
+    assert_in_order(&events);
+    let lines: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Log { message, .. } if message.starts_with("line ") => Some(message.clone()),
             _ => None,
         })
         .collect();

@@ -287,21 +287,9 @@ impl Running {
     }
 }
 
-/// Polls `check` every 20 ms until it holds; fails the test after `deadline`.
-pub async fn eventually<F, Fut>(what: &str, deadline: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = tokio::time::Instant::now() + deadline;
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < until,
-            "{what} did not happen within {deadline:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+/// Polls `check` every 20 ms until it holds; fails the test after the deadline
+/// (test-support's one polling wait).
+pub use orch_test_support::wait::until as eventually;
 
 // ---------------------------------------------------------------------------------------------
 // Runs as `orch runs show --json` prints them

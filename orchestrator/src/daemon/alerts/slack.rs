@@ -2,11 +2,14 @@
 //! failed", job, run id, time, failing step, a short error, a link to the run in the UI); several
 //! alerts sent at once (a backlog under Slack's rate limit) become one digest listing each run.
 //! Slack's limits are kept: at most 50 blocks, 150 characters of header, 3 000 per text.
+//! Alerts of check-failure sensors say "Check failed: asset.check (SEVERITY)" and list the
+//! failed checks; those of freshness sensors "Asset overdue: asset" with the reason and a link to
+//! the asset.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::domain::{Alert, RunStatus};
+use crate::domain::{Alert, AlertSubject, FreshnessState, RunStatus};
 
 /// Characters of the error shown for a single alert, and for each run of a digest.
 const ERROR_CHARS: usize = 500;
@@ -30,9 +33,38 @@ fn headline(status: RunStatus) -> &'static str {
     }
 }
 
-/// `<ui_url>/runs/<id>`.
+/// What the alert's message is titled: the run's end, "Check failed: …" or "Asset overdue: …".
+pub fn title(alert: &Alert) -> String {
+    let title = match &alert.subject {
+        AlertSubject::RunStatus => headline(alert.run_status).to_owned(),
+        AlertSubject::ChecksFailed => {
+            let checks = alert.error.as_deref().unwrap_or("");
+            let word = if checks.contains("; ") {
+                "Checks failed"
+            } else {
+                "Check failed"
+            };
+            format!("{word}: {checks}")
+        }
+        AlertSubject::Freshness { asset, state } => match state {
+            FreshnessState::Overdue => format!("Asset overdue: {asset}"),
+            FreshnessState::Warn => format!("Asset freshness warning: {asset}"),
+            FreshnessState::Fresh => format!("Asset fresh again: {asset}"),
+            FreshnessState::Unknown => format!("Asset freshness unknown: {asset}"),
+        },
+    };
+    short(&title, HEADER_CHARS - 1)
+}
+
+const HEADER_CHARS: usize = 150;
+
+/// `<ui_url>/runs/<id>`, or `<ui_url>/assets/<key>` for a freshness alert.
 pub fn run_link(ui_url: &str, alert: &Alert) -> String {
-    format!("{}/runs/{}", ui_url.trim_end_matches('/'), alert.run_id)
+    let base = ui_url.trim_end_matches('/');
+    match &alert.subject {
+        AlertSubject::Freshness { asset, .. } => format!("{base}/assets/{asset}"),
+        _ => format!("{base}/runs/{}", alert.run_id),
+    }
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -56,8 +88,15 @@ fn short(text: &str, max: usize) -> String {
 }
 
 fn single(alert: &Alert, ui_url: &str) -> Value {
+    if let AlertSubject::Freshness { asset, .. } = &alert.subject {
+        return freshness(alert, asset.as_str(), ui_url);
+    }
     let link = run_link(ui_url, alert);
-    let title = headline(alert.run_status);
+    let title = title(alert);
+    let error_label = match alert.subject {
+        AlertSubject::ChecksFailed => "Failed checks",
+        _ => "Error",
+    };
     let mut fields = vec![
         json!({"type": "mrkdwn", "text": format!("*Job:*\n{}", escape(alert.job.as_str()))}),
         json!({"type": "mrkdwn", "text": format!("*Run ID:*\n<{link}|{}>", alert.run_id)}),
@@ -75,7 +114,7 @@ fn single(alert: &Alert, ui_url: &str) -> Value {
         let error = escape(&short(error, ERROR_CHARS)).replace("```", "'''");
         blocks.push(json!({
             "type": "section",
-            "text": {"type": "mrkdwn", "text": format!("*Error:*\n```{error}```")}
+            "text": {"type": "mrkdwn", "text": format!("*{error_label}:*\n```{error}```")}
         }));
     }
     blocks.push(json!({
@@ -92,15 +131,50 @@ fn single(alert: &Alert, ui_url: &str) -> Value {
     })
 }
 
-fn digest(alerts: &[Alert], ui_url: &str) -> Value {
-    let all_failures = alerts.iter().all(|a| a.run_status == RunStatus::Failure);
-    let title = if all_failures {
-        format!("{} jobs failed", alerts.len())
-    } else {
-        format!("{} run alerts", alerts.len())
-    };
+/// A freshness alert: the asset, its job, when, why, and a link to the asset.
+fn freshness(alert: &Alert, asset: &str, ui_url: &str) -> Value {
+    let link = run_link(ui_url, alert);
+    let title = title(alert);
+    let fields = vec![
+        json!({"type": "mrkdwn", "text": format!("*Asset:*\n<{link}|{}>", escape(asset))}),
+        json!({"type": "mrkdwn", "text": format!("*Job:*\n{}", escape(alert.job.as_str()))}),
+        json!({"type": "mrkdwn", "text": format!("*Time:*\n{}", time(alert.ended_at))}),
+    ];
     let mut blocks = vec![
         json!({"type": "header", "text": {"type": "plain_text", "text": title}}),
+        json!({"type": "section", "fields": fields}),
+    ];
+    if let Some(reason) = &alert.error {
+        blocks.push(json!({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": format!("*Why:*\n{}", escape(&short(reason, ERROR_CHARS)))}
+        }));
+    }
+    blocks.push(json!({
+        "type": "actions",
+        "elements": [{
+            "type": "button",
+            "text": {"type": "plain_text", "text": "View asset"},
+            "url": link
+        }]
+    }));
+    json!({ "text": title, "blocks": blocks })
+}
+
+fn digest(alerts: &[Alert], ui_url: &str) -> Value {
+    let all_failures = alerts
+        .iter()
+        .all(|a| a.run_status == RunStatus::Failure && a.subject == AlertSubject::RunStatus);
+    let all_runs = alerts.iter().all(|a| a.subject == AlertSubject::RunStatus);
+    let heading = if all_failures {
+        format!("{} jobs failed", alerts.len())
+    } else if all_runs {
+        format!("{} run alerts", alerts.len())
+    } else {
+        format!("{} alerts", alerts.len())
+    };
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": heading}}),
         json!({
             "type": "context",
             "elements": [{
@@ -112,10 +186,13 @@ fn digest(alerts: &[Alert], ui_url: &str) -> Value {
     for alert in alerts.iter().take(DIGEST_MAX) {
         let mut text = format!(
             "*{}* · `{}` · <{}|{}> · {}",
-            headline(alert.run_status),
+            escape(&title(alert)),
             escape(alert.job.as_str()),
             run_link(ui_url, alert),
-            alert.run_id,
+            match &alert.subject {
+                AlertSubject::Freshness { asset, .. } => asset.to_string(),
+                _ => alert.run_id.to_string(),
+            },
             time(alert.ended_at)
         );
         match (&alert.step, &alert.error) {
@@ -132,7 +209,7 @@ fn digest(alerts: &[Alert], ui_url: &str) -> Value {
         }
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}));
     }
-    json!({ "text": title, "blocks": blocks })
+    json!({ "text": heading, "blocks": blocks })
 }
 
 #[cfg(test)]
@@ -159,7 +236,36 @@ mod tests {
             last_error: None,
             created_at: now,
             delivered_at: None,
+            subject: AlertSubject::RunStatus,
         }
+    }
+
+    #[test]
+    fn check_and_freshness_alerts_say_what_failed() {
+        let mut checks = alert(None, Some("raw_products.has_rows (ERROR)"));
+        checks.subject = AlertSubject::ChecksFailed;
+        checks.run_status = RunStatus::Success;
+        let message = render(std::slice::from_ref(&checks), "http://ui");
+        assert_eq!(
+            message["blocks"][0]["text"]["text"],
+            "Check failed: raw_products.has_rows (ERROR)"
+        );
+        assert!(message["blocks"][2].to_string().contains("Failed checks"));
+
+        let mut overdue = alert(None, Some("last materialized 8h ago (max lag 7h)"));
+        overdue.subject = AlertSubject::Freshness {
+            asset: crate::domain::AssetKey::parse("weather/product").unwrap(),
+            state: FreshnessState::Overdue,
+        };
+        let message = render(std::slice::from_ref(&overdue), "http://ui/");
+        assert_eq!(message["text"], "Asset overdue: weather/product");
+        assert_eq!(
+            message["blocks"][3]["elements"][0]["url"],
+            "http://ui/assets/weather/product"
+        );
+        let digest = render(&[checks, overdue], "http://ui");
+        assert_eq!(digest["blocks"][0]["text"]["text"], "2 alerts");
+        assert!(digest["blocks"][3].to_string().contains("Asset overdue"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! `GET /assets`: the catalog — every asset a job defines or a run materialized, with its latest
-//! materialization (time, run, metadata such as the `uri`, `size_bytes`, `count`).
+//! `GET /assets`: the catalog — every asset a job defines or a run materialized, with its health
+//! (the worst of its latest materialization, checks and freshness, with the reasons;
+//! `?health=degraded` lists only those) and latest materialization (time, run, metadata such
+//! as the `uri`, `size_bytes`, `count`).
 //! `GET /assets/{key}`: one asset — the latest materialization, its history a page at a time
 //! (`?before=<event id>`), and its lineage across all jobs (SVG).
 
@@ -8,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, State};
-use orchestrator::domain::{AssetKey, Materialization};
+use orchestrator::domain::{AssetHealth, AssetKey, Health, Materialization};
+use orchestrator::storage::StorageError;
 use serde::Deserialize;
 
 use crate::state::AppState;
@@ -49,6 +52,9 @@ pub struct AssetRow {
     pub key: String,
     pub href: String,
     pub latest: Option<MaterializationView>,
+    /// `healthy`, `warning`, `degraded` or `unknown`.
+    pub health: &'static str,
+    pub reasons: String,
 }
 
 #[derive(Debug, Template, WebTemplate)]
@@ -56,6 +62,40 @@ pub struct AssetRow {
 pub struct AssetsPage {
     viewer: Viewer,
     assets: Vec<AssetRow>,
+    /// The health filter in force (empty: none).
+    health: String,
+}
+
+/// The query of the catalog.
+#[derive(Debug, Deserialize)]
+pub struct CatalogQuery {
+    health: Option<String>,
+}
+
+/// Every defined asset's health by key: the worst over the jobs that define it, with their
+/// reasons (three bounded reads: the catalog, the checks' latest verdicts, freshness).
+pub async fn health_by_key(
+    state: &AppState,
+) -> Result<BTreeMap<String, AssetHealth>, StorageError> {
+    let all =
+        orchestrator::assets::asset_health(state.store.as_ref(), &state.definitions()).await?;
+    let mut by_key: BTreeMap<String, AssetHealth> = BTreeMap::new();
+    for one in all {
+        match by_key.get_mut(one.key.as_str()) {
+            Some(known) => {
+                known.health = known.health.max(one.health.health);
+                for reason in one.health.reasons {
+                    if !known.reasons.contains(&reason) {
+                        known.reasons.push(reason);
+                    }
+                }
+            }
+            None => {
+                by_key.insert(one.key.to_string(), one.health);
+            }
+        }
+    }
+    Ok(by_key)
 }
 
 /// Every asset key the definitions know, with its upstreams (the union over jobs).
@@ -72,7 +112,20 @@ fn defined_edges(state: &AppState) -> BTreeMap<String, BTreeSet<String>> {
     edges
 }
 
-pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<AssetsPage, PageError> {
+pub async fn list(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    PageQuery(query): PageQuery<CatalogQuery>,
+) -> Result<AssetsPage, PageError> {
+    let wanted = match query.health.as_deref().filter(|h| !h.is_empty()) {
+        None => None,
+        Some(raw) => Some(Health::parse(&raw.to_ascii_lowercase()).ok_or_else(|| {
+            PageError(crate::error::ApiError::BadRequest(format!(
+                "unknown health '{raw}': healthy, warning, degraded or unknown"
+            )))
+        })?),
+    };
+    let health = health_by_key(&state).await?;
     let mut rows: BTreeMap<String, Option<MaterializationView>> = defined_edges(&state)
         .into_keys()
         .map(|k| (k, None))
@@ -87,12 +140,19 @@ pub async fn list(State(state): State<AppState>, viewer: Viewer) -> Result<Asset
         viewer,
         assets: rows
             .into_iter()
-            .map(|(key, latest)| AssetRow {
-                href: paths::asset(&key),
-                key,
-                latest,
+            .map(|(key, latest)| {
+                let h = health.get(&key);
+                AssetRow {
+                    href: paths::asset(&key),
+                    health: h.map_or(Health::Unknown, |h| h.health).as_str(),
+                    reasons: h.map(|h| h.reasons.join("; ")).unwrap_or_default(),
+                    key,
+                    latest,
+                }
             })
+            .filter(|row| wanted.is_none_or(|w| row.health == w.as_str()))
             .collect(),
+        health: wanted.map(|w| w.as_str().to_owned()).unwrap_or_default(),
     })
 }
 
@@ -106,6 +166,8 @@ pub struct AssetPage {
     next: Option<String>,
     graph: Graph,
     graph_id: &'static str,
+    health: &'static str,
+    reasons: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,12 +205,22 @@ pub async fn show(
         .then(|| history.last().map(|m| m.event_id))
         .flatten()
         .map(|id| format!("{}?before={id}", paths::asset(key.as_str())));
+    let mut graph = graph::layout(&lineage(&edges, key.as_str()), Some(key.as_str()));
+    let health = health_by_key(&state).await?;
+    graph::colour(&mut graph, &health);
+    let (health, reasons) = health
+        .get(key.as_str())
+        .map_or(("unknown", String::new()), |h| {
+            (h.health.as_str(), h.reasons.join("; "))
+        });
     Ok(AssetPage {
         viewer,
+        health,
+        reasons,
         latest,
         history: history.iter().map(MaterializationView::from).collect(),
         next,
-        graph: graph::layout(&lineage(&edges, key.as_str()), Some(key.as_str())),
+        graph,
         graph_id: "lineage",
         key: key.to_string(),
     })

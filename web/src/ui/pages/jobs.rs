@@ -133,11 +133,13 @@ pub async fn page(
         },
         |(config, tags, error)| (config, tags, Some(error)),
     );
+    let mut graph = graph::layout(&nodes, None);
+    graph::colour(&mut graph, &super::assets::health_by_key(state).await?);
     Ok(JobPage {
         viewer,
         name: job.name.to_string(),
         description: job.description.clone(),
-        graph: graph::layout(&nodes, None),
+        graph,
         config,
         tags,
         error,

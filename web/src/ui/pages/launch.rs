@@ -1,4 +1,6 @@
-//! `POST /jobs/{job}/launch`: the Launch Run form. The config text must be a JSON object the
+//! `POST /jobs/{job}/launch`: the Launch Run form, and the job graph's "Materialize selected"
+//! (the same form with `select`: a selection typed, or filled by clicking assets in the graph;
+//! refused with the names when an unselected upstream was never materialized). The config text must be a JSON object the
 //! job accepts (`JobDef::resolve_config`: known keys, the defaults' types) and the tags
 //! `key=value` lines the operator's tag check accepts (`AppState::tag_check`); only then is the QUEUED run created, and the browser sent to it (303). A
 //! refusal is the job page again, 422, with the reason and the text as typed; no run exists.
@@ -7,8 +9,9 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use orchestrator::definitions::JobDef;
+use orchestrator::definitions::{AssetSelection, JobDef};
 use orchestrator::domain::{NewRun, TagKey, Tags};
+use orchestrator::run_control::select::{SelectError, check_selection};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -25,6 +28,9 @@ pub struct LaunchForm {
     config: String,
     #[serde(default)]
     tags: String,
+    /// An asset selection (`a,b+`): typed, or filled by clicking assets in the job graph.
+    #[serde(default)]
+    select: String,
 }
 
 pub async fn submit(
@@ -35,6 +41,7 @@ pub async fn submit(
     Form(form): Form<LaunchForm>,
 ) -> Result<Response, PageError> {
     let job = &find(&state, &name)?;
+    let select = form.select.trim().to_owned();
     let validated = validate(job, &form).map(|run| run.launched_by(caller.launched_by()));
     let run = match validated.and_then(|run| {
         state
@@ -49,9 +56,33 @@ pub async fn submit(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response());
         }
     };
+    let mut run = run;
+    if !select.is_empty() {
+        let selection = match AssetSelection::parse(&select) {
+            Ok(selection) => selection,
+            Err(e) => return refuse(&state, viewer, job, form, e.to_string()).await,
+        };
+        match check_selection(state.store.as_ref(), job, &selection).await {
+            Ok(keys) => run.step_selection = keys,
+            Err(SelectError::Storage(e)) => return Err(e.into()),
+            Err(e) => return refuse(&state, viewer, job, form, e.to_string()).await,
+        }
+    }
     let run = state.store.create_run(&run).await?;
     tracing::info!(run = %run.id, job = %run.job, "run launched from the web UI");
     Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
+}
+
+/// The job page again, 422, with `reason` and the form as typed.
+async fn refuse(
+    state: &AppState,
+    viewer: Viewer,
+    job: &JobDef,
+    form: LaunchForm,
+    reason: String,
+) -> Result<Response, PageError> {
+    let body = page(state, viewer, job, Some((form.config, form.tags, reason))).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, body).into_response())
 }
 
 /// The run the form asks for, or why not.

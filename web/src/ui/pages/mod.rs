@@ -29,6 +29,8 @@ pub struct RunRow {
     pub created: String,
     pub duration: String,
     pub tags: Vec<(String, String)>,
+    /// "2 checks failed", when some did.
+    pub checks_failed: Option<String>,
     /// Who started it (`—` when not recorded).
     pub launched_by: String,
 }
@@ -62,6 +64,7 @@ impl From<&Run> for RunRow {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
+            checks_failed: format::checks_failed(run.checks_failed),
         }
     }
 }

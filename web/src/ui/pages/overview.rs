@@ -1,11 +1,13 @@
-//! `GET /`: the overview — queue depth and runs in progress per status, running runs, recent
-//! failures, and the next tick of every schedule that is on. Each list is one bounded query.
+//! `GET /`: the overview — queue depth and runs in progress per status, asset health counts
+//! (each linking to the catalog filtered by it), overdue assets, running runs, recent failures,
+//! recent runs whose checks failed, and the next tick of every schedule that is on. Each list is
+//! one bounded query.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use chrono::Utc;
-use orchestrator::domain::{RunFilter, RunStatus};
+use orchestrator::domain::{FreshnessState, Health, RunFilter, RunStatus};
 
 use super::{RunRow, rows};
 use crate::json::ScheduleJson;
@@ -33,7 +35,20 @@ pub struct OverviewPage {
     counts: Vec<(&'static str, u64, String)>,
     running: Vec<RunRow>,
     failures: Vec<RunRow>,
+    checks_failed: Vec<RunRow>,
     ticks: Vec<NextTick>,
+    /// (health, count) for every health, worst first.
+    health: Vec<(&'static str, usize)>,
+    overdue: Vec<Overdue>,
+}
+
+/// An asset that missed its freshness policy.
+#[derive(Debug)]
+pub struct Overdue {
+    pub key: String,
+    pub href: String,
+    pub since: String,
+    pub reason: String,
 }
 
 pub async fn show(
@@ -63,6 +78,42 @@ pub async fn show(
     };
     let running = state.store.list_runs(&latest(RunStatus::Started)).await?;
     let failures = state.store.list_runs(&latest(RunStatus::Failure)).await?;
+    let checks_failed = state
+        .store
+        .list_runs(&RunFilter {
+            checks_failed: true,
+            limit: LISTED,
+            ..RunFilter::default()
+        })
+        .await?;
+    let by_key = super::assets::health_by_key(&state).await?;
+    let health = [
+        Health::Degraded,
+        Health::Warning,
+        Health::Healthy,
+        Health::Unknown,
+    ]
+    .into_iter()
+    .map(|h| {
+        (
+            h.as_str(),
+            by_key.values().filter(|a| a.health == h).count(),
+        )
+    })
+    .collect();
+    let overdue = state
+        .store
+        .list_freshness()
+        .await?
+        .into_iter()
+        .filter(|f| f.state == FreshnessState::Overdue)
+        .map(|f| Overdue {
+            href: crate::ui::paths::asset(f.asset_key.as_str()),
+            key: f.asset_key.to_string(),
+            since: format::instant(f.changed_at),
+            reason: f.reason,
+        })
+        .collect();
     let states = state.store.list_schedule_states().await?;
     let now = Utc::now();
     let mut upcoming: Vec<_> = state
@@ -89,6 +140,9 @@ pub async fn show(
         counts,
         running: rows(&running),
         failures: rows(&failures),
+        checks_failed: rows(&checks_failed),
         ticks,
+        health,
+        overdue,
     })
 }

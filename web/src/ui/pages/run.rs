@@ -66,6 +66,7 @@ pub struct RunView {
     /// The version of the job snapshot the run executes (first 12 hex digits, and all of it).
     pub definition: Option<(String, String)>,
     pub selection: Option<String>,
+    pub checks_failed: Option<String>,
     pub tags: Vec<(String, String)>,
     pub config: String,
     pub ended_flag: bool,
@@ -97,6 +98,7 @@ impl From<&Run> for RunView {
                     .collect::<Vec<_>>()
                     .join(", ")
             }),
+            checks_failed: row.checks_failed,
             tags: row.tags,
             config: format::pretty(&run.config),
             ended_flag: run.status.is_terminal(),

@@ -28,6 +28,7 @@ pub struct RunsPage {
     jobs: Vec<String>,
     job: String,
     tag: String,
+    checks_failed: bool,
     error: Option<String>,
     runs: Vec<RunRow>,
     next: Option<String>,
@@ -87,6 +88,7 @@ fn page(state: &AppState, viewer: Viewer, query: &ListQuery, error: Option<Strin
             .collect(),
         job: query.job.clone().unwrap_or_default(),
         tag: query.tag.clone().unwrap_or_default(),
+        checks_failed: query.checks_failed.unwrap_or(false),
         error,
         runs: Vec::new(),
         next: None,
@@ -104,6 +106,9 @@ fn next_link(query: &ListQuery, before: &str) -> String {
         if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
             link.push_str(&format!("&{name}={}", encode(value, false)));
         }
+    }
+    if query.checks_failed == Some(true) {
+        link.push_str("&checks_failed=true");
     }
     link
 }

@@ -69,6 +69,9 @@ struct Cli<S: Args, C: Subcommand> {
     command: Command<C>,
 }
 
+// Parsed once per process and never moved around: the size of `Dev`'s flattened settings costs
+// nothing worth boxing them for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command<C: Subcommand> {
     /// Execute a run of JOB in this process and show its steps as they go.
@@ -165,6 +168,9 @@ enum Command<C: Subcommand> {
     Extension(C),
     /// The JSON API (/api/v1) and health checks over the run store, on ORCH_WEB_ADDR.
     Web(commands::web::WebArgs),
+    /// The audit log: every mutation (launch, cancel, re-execute, switches, reload, prune),
+    /// newest first.
+    Audit(commands::audit::AuditArgs),
     /// Access: `orch auth hash-token` prints the hash a tokens file holds.
     Auth {
         #[command(subcommand)]
@@ -381,6 +387,7 @@ async fn dispatch<E: Extension>(
             Ok(extension.run_command(command, &cx).await?)
         }
         Command::Web(args) => commands::web::web(settings, args).await,
+        Command::Audit(args) => commands::audit::list(settings, args).await,
         Command::Auth {
             command: AuthCommand::HashToken,
         } => commands::auth::hash_token(),

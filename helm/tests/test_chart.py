@@ -20,7 +20,7 @@ from support import (
     validate,
 )
 
-SECRET_NAMES = {"DATABASE_URL", "ORCH_AUTH_TOKEN", "ALERT_WEBHOOK_URL", "OPENWEATHER_API_KEY"}
+SECRET_NAMES = {"DATABASE_URL", "ORCH_AUTH_TOKEN", "ORCH_AUTH_TOKENS", "ALERT_WEBHOOK_URL", "OPENWEATHER_API_KEY"}
 ORCH_PODS = {
     f"Deployment/{RELEASE}-daemon",
     f"Deployment/{RELEASE}-web",

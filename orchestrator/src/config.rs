@@ -76,6 +76,17 @@ pub struct OrchConfig {
     pub launcher: LauncherSection,
     /// `[jobs]`: where the job files are.
     pub jobs: JobsSection,
+    /// `[auth]`: how single sign-on groups map to roles.
+    pub auth: AuthSection,
+}
+
+/// `[auth]`: `[auth.roles]` maps the groups a trusted proxy sends (`ORCH_AUTH_PROXY_GROUPS_HEADER`)
+/// to roles: `data-eng = "operator"`; the group `"*"` applies to every signed-in user. The role
+/// names are checked by `orch web` at start.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    pub roles: BTreeMap<String, String>,
 }
 
 /// `[jobs]`: `dir = "jobs"`, the directory of job files (`ORCH_JOBS_DIR` wins when set); a

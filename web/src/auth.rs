@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 use crate::origin::AllowedOrigins;
 use crate::roles::{Identity, Role, required_role};
+use crate::sso::{ProxyAuth, ProxyRefusal};
 use crate::throttle::{LoginLimits, Throttle, client_of};
 use crate::tokens::TokensFile;
 
@@ -67,6 +68,8 @@ pub struct AuthPolicy {
     pub token: Option<AuthToken>,
     /// Named tokens with roles (`ORCH_AUTH_TOKENS_FILE`).
     pub tokens: Option<Arc<TokensFile>>,
+    /// Single sign-on through a trusted proxy's headers (`sso.rs`).
+    pub proxy: Option<Arc<ProxyAuth>>,
     /// Reads need the token too.
     pub protect_reads: bool,
     /// Origins besides the server's own whose pages may send mutations (`origin.rs`).
@@ -78,7 +81,19 @@ pub struct AuthPolicy {
 impl AuthPolicy {
     /// Whether requests are authenticated at all.
     pub fn auth_on(&self) -> bool {
-        self.token.is_some() || self.tokens.is_some()
+        self.token.is_some() || self.tokens.is_some() || self.proxy.is_some()
+    }
+
+    /// Who the trusted proxy says sent the request (`None` without SSO or its user header).
+    pub fn from_proxy(
+        &self,
+        headers: &axum::http::HeaderMap,
+        peer: std::net::IpAddr,
+    ) -> Result<Option<Identity>, ProxyRefusal> {
+        match &self.proxy {
+            Some(proxy) => proxy.identify(headers, peer),
+            None => Ok(None),
+        }
     }
 
     /// Who `given` (a bearer token or the login form's) identifies.
@@ -172,6 +187,21 @@ pub async fn require_token(
         return next.run(request).await;
     }
     let needed = required_role(request.method(), path);
+    let client = client_of(&request);
+    match policy.from_proxy(request.headers(), client) {
+        Err(refused) => {
+            tracing::warn!(%client, %refused, "proxy identity headers refused");
+            return ApiError::Forbidden(refused.to_string()).into_response();
+        }
+        Ok(Some(identity)) => {
+            if !identity.may(needed) {
+                return ApiError::Forbidden(below_role(&identity, needed)).into_response();
+            }
+            request.extensions_mut().insert(identity);
+            return next.run(request).await;
+        }
+        Ok(None) => {}
+    }
     if needed == Role::Viewer && !policy.protect_reads {
         return next.run(request).await;
     }
@@ -183,7 +213,6 @@ pub async fn require_token(
     let Some(given) = given else {
         return unauthorized("this server needs `Authorization: Bearer <token>`");
     };
-    let client = client_of(&request);
     if let Err(throttled) = check.throttle.admit(client) {
         return too_many(throttled);
     }

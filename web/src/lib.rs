@@ -11,6 +11,7 @@
 //! cookie, CSRF tokens).
 
 mod api;
+mod audit;
 mod auth;
 pub mod backfill_json;
 pub mod daemon_json;
@@ -25,6 +26,7 @@ mod origin;
 pub mod partition_json;
 pub mod roles;
 pub mod sensor_json;
+pub mod sso;
 mod starting;
 mod state;
 mod throttle;
@@ -87,6 +89,11 @@ pub fn router_with_extensions(state: AppState, auth: AuthPolicy, api: OpenApiRou
         .merge(ui::router(browser.clone()))
         .fallback(ui::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        // Inside both auth middlewares: it sees the identity they recognised.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .layer(axum::middleware::from_fn_with_state(browser, ui::guard))
         .layer(axum::middleware::from_fn_with_state(
             token_check,

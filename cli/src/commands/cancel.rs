@@ -18,7 +18,11 @@ const MESSAGE: &str = "canceled with orch runs cancel";
 pub async fn cancel(settings: &Settings, id: &str) -> Result<ExitCode, CliError> {
     let id = RunId::parse(id).map_err(CliError::config)?;
     let store = app::open_store(settings).await?;
-    match cancel_run(store.as_ref(), id, MESSAGE).await {
+    let outcome = cancel_run(store.as_ref(), id, MESSAGE).await;
+    if outcome.is_ok() {
+        crate::commands::audit::record(store.as_ref(), "cancel", &id.to_string()).await;
+    }
+    match outcome {
         Ok(CancelOutcome::Canceled(run)) => {
             println!("run {} CANCELED (it was queued and never launched)", run.id);
         }

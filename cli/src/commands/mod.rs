@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod backfill;
 pub mod cancel;

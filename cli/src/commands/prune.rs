@@ -80,6 +80,13 @@ pub async fn prune(settings: &Settings, args: &PruneArgs) -> Result<ExitCode, Cl
         println!("{:<9} {n}", status.as_str());
         total += n;
     }
+    if !args.dry_run {
+        let target = format!(
+            "{total} runs ended before {}",
+            cutoff.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        crate::commands::audit::record(store.as_ref(), "prune", &target).await;
+    }
     let verb = if args.dry_run {
         "would delete"
     } else {

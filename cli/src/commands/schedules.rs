@@ -101,6 +101,12 @@ pub async fn switch(
     let def = find(effective(settings).await?, name)?;
     let store = app::open_store(settings).await?;
     let state = store.switch_schedule(&def.name, switch).await?;
+    let action = if state.enabled {
+        "schedule.on"
+    } else {
+        "schedule.off"
+    };
+    crate::commands::audit::record(store.as_ref(), action, def.name.as_str()).await;
     if state.enabled {
         let next = def
             .next_tick_after(Utc::now())

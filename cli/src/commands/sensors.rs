@@ -116,6 +116,12 @@ pub async fn switch(
     let def = find(&definitions, name)?;
     let store = app::open_store(settings).await?;
     let state = store.switch_sensor(&def.name, switch).await?;
+    let action = if state.enabled {
+        "sensor.on"
+    } else {
+        "sensor.off"
+    };
+    crate::commands::audit::record(store.as_ref(), action, def.name.as_str()).await;
     println!(
         "sensor {} is {}",
         def.name,

@@ -35,6 +35,17 @@ pub struct WebArgs {
     /// the file changes and on SIGHUP.
     #[arg(long, env = "ORCH_AUTH_TOKENS_FILE")]
     pub auth_tokens_file: Option<PathBuf>,
+    /// Single sign-on: the header in which a trusted proxy passes the signed-in user (e.g.
+    /// `X-Forwarded-Email`); unset, no SSO.
+    #[arg(long, env = "ORCH_AUTH_PROXY_USER_HEADER")]
+    pub auth_proxy_user_header: Option<String>,
+    /// The header with the user's groups, comma-separated (e.g. `X-Forwarded-Groups`), mapped
+    /// to roles by `[auth.roles]` of orch.toml.
+    #[arg(long, env = "ORCH_AUTH_PROXY_GROUPS_HEADER")]
+    pub auth_proxy_groups_header: Option<String>,
+    /// The proxies (comma-separated CIDRs or addresses) whose identity headers are believed.
+    #[arg(long, env = "ORCH_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
     /// With a token set, reads need it too (health checks stay open).
     #[arg(long, env = "ORCH_AUTH_READS", default_value_t = false)]
     pub auth_reads: bool,
@@ -51,7 +62,7 @@ fn parse_origins(raw: &str) -> Result<web::AllowedOrigins, String> {
 impl WebArgs {
     /// The authentication in force, from the token or its file (not both; see
     /// `orchestrator::secrets`).
-    fn auth(&self) -> Result<web::AuthPolicy, CliError> {
+    fn auth(&self, config: &orchestrator::config::OrchConfig) -> Result<web::AuthPolicy, CliError> {
         let secret = orchestrator::secrets::resolve_secret(
             "ORCH_AUTH_TOKEN",
             self.auth_token.clone(),
@@ -70,9 +81,22 @@ impl WebArgs {
             )),
             None => None,
         };
+        let proxy = match &self.auth_proxy_user_header {
+            Some(user) => Some(Arc::new(
+                web::sso::ProxyAuth::parse(
+                    user,
+                    self.auth_proxy_groups_header.as_deref(),
+                    &self.trusted_proxies,
+                    &config.auth.roles,
+                )
+                .map_err(|e| CliError::config(e.to_string()))?,
+            )),
+            None => None,
+        };
         Ok(web::AuthPolicy {
             token,
             tokens,
+            proxy,
             protect_reads: self.auth_reads,
             allowed_origins: self.allowed_origins.clone(),
             login_limits: web::LoginLimits::default(),
@@ -85,7 +109,7 @@ impl WebArgs {
 /// (`web::Deferred`) until the store opens; it never exits for a database that is away.
 pub async fn web(settings: &Settings, args: &WebArgs) -> Result<ExitCode, CliError> {
     let live = crate::reload::live_definitions(settings).await?;
-    args.auth()?;
+    args.auth(&app::orch_config(settings)?)?;
     let (listener, local) = bind(args.addr).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
@@ -138,7 +162,7 @@ impl WebArgs {
         store: Arc<dyn RunStorage>,
         live: LiveDefinitions,
     ) -> Result<axum::Router, CliError> {
-        let auth = self.auth()?;
+        let auth = self.auth(&app::orch_config(settings)?)?;
         if let Some(tokens) = &auth.tokens {
             tokio::spawn(reread_tokens_on_sighup(tokens.clone()));
         }
@@ -158,6 +182,7 @@ impl WebArgs {
         self.auth_token.is_some()
             || self.auth_token_file.is_some()
             || self.auth_tokens_file.is_some()
+            || self.auth_proxy_user_header.is_some()
     }
 }
 

@@ -12,6 +12,7 @@
 // A failing unwrap is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod backfills;
 mod browser;
 mod browser_assets;

@@ -135,6 +135,9 @@ Pass (dict "root" $ "component" "daemon|web|migrate").
 {{- if and (eq .component "web") $root.Values.secrets.authToken.existingSecret }}
 {{- $files = append $files (dict "name" "auth-token" "secret" $root.Values.secrets.authToken.existingSecret "key" $root.Values.secrets.authToken.key "env" "ORCH_AUTH_TOKEN") }}
 {{- end }}
+{{- if and (eq .component "web") $root.Values.secrets.authTokens.existingSecret }}
+{{- $files = append $files (dict "name" "auth-tokens" "secret" $root.Values.secrets.authTokens.existingSecret "key" $root.Values.secrets.authTokens.key "env" "ORCH_AUTH_TOKENS") }}
+{{- end }}
 {{- if and (eq .component "daemon") $root.Values.secrets.alertWebhook.existingSecret }}
 {{- $files = append $files (dict "name" "alert-webhook" "secret" $root.Values.secrets.alertWebhook.existingSecret "key" $root.Values.secrets.alertWebhook.key "env" "ALERT_WEBHOOK_URL") }}
 {{- end }}

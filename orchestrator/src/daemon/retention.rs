@@ -280,7 +280,7 @@ impl Retention {
         Ok(pruned)
     }
 
-    /// Deletes the schedule ticks, sensor ticks and finished alerts recorded before the policy's
+    /// Deletes the schedule ticks, sensor ticks, finished alerts and audit records made before the policy's
     /// cutoff, batch after batch. Returns how many were deleted.
     pub async fn prune_ticks_once(
         &self,
@@ -302,7 +302,11 @@ impl Retention {
             self.store.prune_alerts(cutoff, size)
         })
         .await?;
-        Ok(schedule_ticks + sensor_ticks + alerts)
+        let audit = in_batches(self.policy.batches(), shutdown, |size| {
+            self.store.prune_audit(cutoff, size)
+        })
+        .await?;
+        Ok(schedule_ticks + sensor_ticks + alerts + audit)
     }
 }
 

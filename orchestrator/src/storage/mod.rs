@@ -4,6 +4,7 @@
 //! [`RunStatus::can_become`], so concurrent writers can never apply an illegal transition.
 
 pub mod alerts;
+pub mod audit;
 pub mod backfills;
 pub mod browse;
 mod changes;
@@ -13,6 +14,7 @@ pub mod freshness;
 pub mod observe;
 pub mod partition_status;
 pub mod partitions;
+
 mod postgres;
 pub mod queue;
 pub mod retention;
@@ -30,6 +32,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use alerts::{AlertFilter, AlertStorage, Claim, ClaimRequest, Claimed};
+pub use audit::{AuditRecord, AuditStorage, NewAuditRecord};
 pub use backfills::BackfillStorage;
 pub use browse::BrowseStorage;
 pub use changes::{Change, Changes};
@@ -39,6 +42,7 @@ pub use freshness::{FreshnessStorage, NewFreshnessChange};
 pub use observe::{ObserveStorage, PoolStats};
 pub use partition_status::PartitionStatusStorage;
 pub use partitions::PartitionStorage;
+
 pub use postgres::PgStore;
 pub use queue::QueueStorage;
 pub use retention::RetentionStorage;
@@ -173,6 +177,7 @@ pub trait RunStorage:
     + PartitionStatusStorage
     + BackfillStorage
     + DaemonStorage
+    + AuditStorage
     + Send
     + Sync
     + Debug

@@ -8,6 +8,7 @@ use sqlx::postgres::{PgListener, PgPoolOptions};
 use tokio::sync::watch;
 
 use super::alerts::shared_alert_storage;
+use super::audit::shared_audit_storage;
 use super::backfills::shared_backfill_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes, PG_CHANNEL};
@@ -105,6 +106,7 @@ shared_daemon_storage!(PgStore, sqlx::Postgres);
 shared_freshness_storage!(PgStore, sqlx::Postgres);
 shared_snapshot_storage!(PgStore, sqlx::Postgres);
 shared_partition_storage!(PgStore, sqlx::Postgres);
+shared_audit_storage!(PgStore, sqlx::Postgres);
 shared_partition_status_storage!(PgStore, sqlx::Postgres);
 shared_backfill_storage!(PgStore, sqlx::Postgres);
 

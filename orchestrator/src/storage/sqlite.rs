@@ -10,6 +10,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::alerts::shared_alert_storage;
+use super::audit::shared_audit_storage;
 use super::backfills::shared_backfill_storage;
 use super::browse::shared_browse_storage;
 use super::changes::{Change, ChangeHub, Changes};
@@ -90,6 +91,7 @@ shared_daemon_storage!(SqliteStore, sqlx::Sqlite);
 shared_freshness_storage!(SqliteStore, sqlx::Sqlite);
 shared_snapshot_storage!(SqliteStore, sqlx::Sqlite);
 shared_partition_storage!(SqliteStore, sqlx::Sqlite);
+shared_audit_storage!(SqliteStore, sqlx::Sqlite);
 shared_partition_status_storage!(SqliteStore, sqlx::Sqlite);
 shared_backfill_storage!(SqliteStore, sqlx::Sqlite);
 

@@ -12,6 +12,7 @@
 mod support;
 
 mod assets;
+mod audit;
 mod backfills;
 mod browse;
 mod checks;

@@ -79,6 +79,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(sensors::alerts))
         .routes(routes!(daemons::list))
         .routes(routes!(definitions::status, definitions::reload))
+        .routes(routes!(crate::audit::list))
         .routes(routes!(openapi_document))
 }
 

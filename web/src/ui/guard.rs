@@ -173,10 +173,25 @@ pub async fn guard(State(auth): State<Arc<BrowserAuth>>, request: Request, next:
         return next.run(request).await;
     }
     let now = Utc::now();
+    let from_proxy = match auth
+        .policy
+        .from_proxy(request.headers(), client_of(&request))
+    {
+        Ok(identity) => identity,
+        Err(refused) => {
+            tracing::warn!(%refused, "proxy identity headers refused");
+            return ErrorPage::forbidden(&refused.to_string());
+        }
+    };
+    // A user signed in through the proxy keeps an anonymous session, for CSRF tokens only.
+    let anonymous_ok = !auth.auth_on() || from_proxy.is_some();
     let session = session_cookie(request.headers())
         .and_then(|c| auth.keys.decode(c, now))
         // A cookie of the other kind (auth switched on or off since) is no session.
-        .filter(|s| (s.kind == SessionKind::User) == auth.auth_on());
+        .filter(|s| match s.kind {
+            SessionKind::User => auth.auth_on(),
+            SessionKind::Anonymous => anonymous_ok,
+        });
     let bearer = match bearer_check(&auth, &request) {
         Ok(bearer) => bearer,
         Err(throttled) => return too_many(throttled),
@@ -187,7 +202,7 @@ pub async fn guard(State(auth): State<Arc<BrowserAuth>>, request: Request, next:
         .filter(|s| s.kind == SessionKind::User)
         .and_then(|s| auth.policy.named(&s.user));
     let session = session.filter(|s| s.kind == SessionKind::Anonymous || from_session.is_some());
-    let identity = bearer.clone().or(from_session);
+    let identity = from_proxy.or_else(|| bearer.clone()).or(from_session);
     let logged_in = auth.auth_on() && identity.is_some();
     let is_read = matches!(
         *request.method(),
@@ -201,7 +216,7 @@ pub async fn guard(State(auth): State<Arc<BrowserAuth>>, request: Request, next:
                 .map_or(path.clone(), |pq| pq.as_str().to_owned());
             return Redirect::to(&login_redirect(&target)).into_response();
         }
-        return serve_read(&auth, session, identity, request, next).await;
+        return serve_read(&auth, session, identity, anonymous_ok, request, next).await;
     }
     if path == "/login" {
         return next
@@ -269,11 +284,12 @@ async fn serve_read(
     auth: &BrowserAuth,
     session: Option<Session>,
     identity: Option<Identity>,
+    anonymous_ok: bool,
     request: Request,
     next: Next,
 ) -> Response {
-    let fresh = match (&session, auth.auth_on()) {
-        (None, false) => match auth.keys.create(SessionKind::Anonymous, Utc::now()) {
+    let fresh = match (&session, anonymous_ok) {
+        (None, true) => match auth.keys.create(SessionKind::Anonymous, Utc::now()) {
             Ok(s) => Some(s),
             Err(e) => return PageError::internal(e.to_string()).into_response(),
         },

@@ -4,6 +4,7 @@
 // A failing unwrap is how a test reports a broken precondition.
 #![allow(clippy::unwrap_used)]
 
+mod audit;
 mod auth;
 mod backfills;
 mod catalog;
@@ -19,5 +20,6 @@ mod robustness;
 mod roles;
 mod runs;
 mod sensors;
+mod sso;
 mod support;
 mod tag_check;

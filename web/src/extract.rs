@@ -81,3 +81,61 @@ where
 pub fn run_id(raw: &str) -> Result<RunId, ApiError> {
     RunId::parse(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
+
+/// An optional `u32` from a JSON number written either way: `4` or `4.0` (both are the integer
+/// 4 to JSON Schema, and clients such as Python's `json` may send the second). A fraction, a
+/// negative number or one past `u32::MAX` is refused naming the value.
+pub fn integral_u32<'de, D>(deserializer: D) -> Result<Option<u32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize as _;
+    use serde::de::Error as _;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = number.as_u64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
+            .map(|f| f as u64)
+    });
+    whole
+        .and_then(|n| u32::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "{number} is not a whole number from 0 to {}",
+                u32::MAX
+            ))
+        })
+}
+
+#[cfg(test)]
+mod integral_tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[serde(default, deserialize_with = "super::integral_u32")]
+        n: Option<u32>,
+    }
+
+    fn parse(json: &str) -> Result<Option<u32>, String> {
+        serde_json::from_str::<Body>(json)
+            .map(|b| b.n)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn whole_numbers_either_way_and_nothing_else() {
+        assert_eq!(parse(r#"{"n": 4}"#), Ok(Some(4)));
+        assert_eq!(parse(r#"{"n": 400182544.0}"#), Ok(Some(400_182_544)));
+        assert_eq!(parse(r#"{"n": null}"#), Ok(None));
+        assert_eq!(parse("{}"), Ok(None));
+        for bad in ["1.5", "-1", "4294967296", "\"3\""] {
+            assert!(parse(&format!(r#"{{"n": {bad}}}"#)).is_err(), "{bad}");
+        }
+        assert!(parse(r#"{"n": 1.5}"#).unwrap_err().contains("1.5"));
+    }
+}

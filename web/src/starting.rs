@@ -115,7 +115,10 @@ fn waiting(path: &str) -> Response {
     };
     // The security headers the real router's layers set (`layers::apply`).
     let headers = response.headers_mut();
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     if response.status() == StatusCode::SERVICE_UNAVAILABLE {

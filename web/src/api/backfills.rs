@@ -41,6 +41,7 @@ pub struct BackfillBody {
     /// missing (default), failed or all.
     pub mode: Option<String>,
     /// At most this many of its runs in flight (0 or absent: no limit of its own).
+    #[serde(default, deserialize_with = "crate::extract::integral_u32")]
     pub max_concurrent: Option<u32>,
     #[serde(default)]
     pub reverse: bool,
@@ -130,6 +131,7 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct BackfillsQuery {
     /// The `next` of the previous page (a backfill id).
+    #[param(schema_with = crate::openapi::schemas::run_id_filter)]
     pub before: Option<String>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 500)]

@@ -21,8 +21,10 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct PartitionsQuery {
     /// One partitioned asset of the job; the whole job when not given.
+    #[param(schema_with = crate::openapi::schemas::name_filter)]
     pub asset: Option<String>,
     /// Only keys in this status: materialized, failed, in_progress or missing.
+    #[param(schema_with = crate::openapi::schemas::partition_status_filter)]
     pub status: Option<String>,
     /// The `next` of the previous page (a key).
     pub after: Option<String>,

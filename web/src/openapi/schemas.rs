@@ -41,6 +41,16 @@ pub fn alert_state_filter() -> Schema {
     or_empty(strings(AlertState::ALL.map(AlertState::as_str)))
 }
 
+/// A partition status filter (`orch partitions --status`): empty for none.
+pub fn partition_status_filter() -> Schema {
+    or_empty(strings([
+        "materialized",
+        "failed",
+        "in_progress",
+        "missing",
+    ]))
+}
+
 /// A run id filter or cursor: empty for none.
 pub fn run_id_filter() -> Schema {
     or_empty(

@@ -163,7 +163,7 @@ macro_rules! shared_sensor_storage {
                 evaluate: &$crate::storage::sensors::Evaluate<'_>,
             ) -> Result<$crate::storage::sensors::EvaluatedBatch, $crate::storage::StorageError>
             {
-                use $crate::storage::sensor_rows::{SensorStateRow, StatusChangeRow};
+                use $crate::storage::sensor_rows::StatusChangeRow;
                 let mut tx = self.pool.begin().await?;
                 // The delete comes first: it takes the rows (and SQLite's write lock).
                 let rows: Vec<StatusChangeRow> = sqlx::query_as(TAKE_STATUS_CHANGES)
@@ -180,30 +180,12 @@ macro_rules! shared_sensor_storage {
                 for change in &mut changes {
                     change.failed_checks = failed_checks(&mut tx, change.run_id).await?;
                 }
-                let states: Vec<SensorStateRow> = sqlx::query_as(
-                    "SELECT name, enabled, updated_at FROM sensor_states ORDER BY name",
-                )
-                .fetch_all(&mut *tx)
-                .await?;
-                let states: Vec<$crate::domain::SensorState> =
-                    states.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+                let states = sensor_states_in(&mut tx).await?;
                 let evaluation = evaluate(&changes, &states);
                 let now = $crate::storage::rows::now();
                 let mut alerts = 0;
                 for tick in &evaluation.ticks {
-                    let run_ids: Vec<String> =
-                        tick.matched.iter().map(ToString::to_string).collect();
-                    sqlx::query(
-                        "INSERT INTO sensor_ticks (sensor, tick_time, status, evaluated, run_ids) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(tick.sensor.as_str())
-                    .bind(now)
-                    .bind(tick.status().as_str())
-                    .bind(i32::try_from(tick.evaluated).unwrap_or(i32::MAX))
-                    .bind(sqlx::types::Json(run_ids))
-                    .execute(&mut *tx)
-                    .await?;
+                    insert_sensor_tick(&mut tx, tick, now).await?;
                     for run in &tick.matched {
                         let Some(change) = changes.iter().find(|c| c.run_id == *run) else {
                             continue;
@@ -229,7 +211,7 @@ macro_rules! shared_sensor_storage {
                 evaluate: &$crate::storage::sensors::EvaluateFreshness<'_>,
             ) -> Result<$crate::storage::sensors::EvaluatedBatch, $crate::storage::StorageError>
             {
-                use $crate::storage::sensor_rows::{FreshnessAlertChangeRow, SensorStateRow};
+                use $crate::storage::sensor_rows::FreshnessAlertChangeRow;
                 let mut tx = self.pool.begin().await?;
                 let rows: Vec<FreshnessAlertChangeRow> = sqlx::query_as(TAKE_FRESHNESS_CHANGES)
                     .bind(i64::from(limit.max(1)))
@@ -242,29 +224,12 @@ macro_rules! shared_sensor_storage {
                 let mut changes: Vec<$crate::domain::FreshnessAlertChange> =
                     rows.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
                 changes.sort_by_key(|c| c.id);
-                let states: Vec<SensorStateRow> = sqlx::query_as(
-                    "SELECT name, enabled, updated_at FROM sensor_states ORDER BY name",
-                )
-                .fetch_all(&mut *tx)
-                .await?;
-                let states: Vec<$crate::domain::SensorState> =
-                    states.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?;
+                let states = sensor_states_in(&mut tx).await?;
                 let evaluation = evaluate(&changes, &states);
                 let now = $crate::storage::rows::now();
                 let mut alerts = 0;
                 for tick in &evaluation.ticks {
-                    let ids: Vec<String> = tick.matched.iter().map(ToString::to_string).collect();
-                    sqlx::query(
-                        "INSERT INTO sensor_ticks (sensor, tick_time, status, evaluated, run_ids) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(tick.sensor.as_str())
-                    .bind(now)
-                    .bind(tick.status().as_str())
-                    .bind(i32::try_from(tick.evaluated).unwrap_or(i32::MAX))
-                    .bind(sqlx::types::Json(ids))
-                    .execute(&mut *tx)
-                    .await?;
+                    insert_sensor_tick(&mut tx, tick, now).await?;
                     for id in &tick.matched {
                         let Some(change) = changes
                             .iter()
@@ -405,6 +370,39 @@ macro_rules! shared_sensor_storage {
             .execute(&mut **tx)
             .await?;
             Ok(done.rows_affected())
+        }
+
+        /// Every sensor's switch state, read inside an evaluation's transaction.
+        async fn sensor_states_in(
+            tx: &mut sqlx::Transaction<'_, $db>,
+        ) -> Result<Vec<$crate::domain::SensorState>, $crate::storage::StorageError> {
+            let rows: Vec<$crate::storage::sensor_rows::SensorStateRow> = sqlx::query_as(
+                "SELECT name, enabled, updated_at FROM sensor_states ORDER BY name",
+            )
+            .fetch_all(&mut **tx)
+            .await?;
+            rows.into_iter().map(TryInto::try_into).collect()
+        }
+
+        /// Records one sensor's tick of an evaluation (the runs or changes it matched).
+        async fn insert_sensor_tick(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            tick: &$crate::domain::NewSensorTick,
+            now: chrono::DateTime<chrono::Utc>,
+        ) -> Result<(), $crate::storage::StorageError> {
+            let ids: Vec<String> = tick.matched.iter().map(ToString::to_string).collect();
+            sqlx::query(
+                "INSERT INTO sensor_ticks (sensor, tick_time, status, evaluated, run_ids) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(tick.sensor.as_str())
+            .bind(now)
+            .bind(tick.status().as_str())
+            .bind(i32::try_from(tick.evaluated).unwrap_or(i32::MAX))
+            .bind(sqlx::types::Json(ids))
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
         }
 
         /// Queues the alert of `sensor` for `change` (PENDING, due now) with the run's failing

@@ -33,6 +33,7 @@ async fn failed_check(app: &TestApp) -> orchestrator::domain::Run {
                     passed: false,
                     severity: CheckSeverity::Error,
                     metadata: Default::default(),
+                    partition: None,
                 },
             )],
         )

@@ -34,10 +34,11 @@ pub(crate) async fn run_step_with_checks(step: StepRun) -> StepEnd {
     if step.def.checks.is_empty() {
         // The common case, without cloning the step: only what the asset reported, if anything.
         let (key, events) = (step.def.key.clone(), step.events.clone());
+        let partition = step.partition.label();
         return match run_step(step).await {
             Ok(done) => {
                 for (name, result) in done.checks {
-                    record(&events, &key, name, result);
+                    record(&events, &key, partition.clone(), name, result);
                 }
                 StepEnd::Done(done.value)
             }
@@ -71,12 +72,19 @@ pub(crate) async fn run_step_with_checks(step: StepRun) -> StepEnd {
         record(
             &context.events,
             &context.def.key,
+            context.partition.label(),
             check.name.clone(),
             result,
         );
     }
     for (name, result) in reported {
-        record(&context.events, &context.def.key, name, result);
+        record(
+            &context.events,
+            &context.def.key,
+            context.partition.label(),
+            name,
+            result,
+        );
     }
     match blocked {
         Some(check) => StepEnd::Blocked { check },
@@ -98,12 +106,25 @@ pub(crate) async fn run_checks_only(step: StepRun, value: Arc<Value>) -> usize {
         if !result.passed {
             failed += 1;
         }
-        record(&step.events, &step.def.key, check.name.clone(), result);
+        record(
+            &step.events,
+            &step.def.key,
+            step.partition.label(),
+            check.name.clone(),
+            result,
+        );
     }
     failed
 }
 
-fn record(events: &EventWriter, asset: &AssetKey, check: String, result: CheckResult) {
+/// Records a verdict on `asset`, about the run's `partition` (its label) if it has one.
+fn record(
+    events: &EventWriter,
+    asset: &AssetKey,
+    partition: Option<String>,
+    check: String,
+    result: CheckResult,
+) {
     events.emit(NewEvent::step(
         asset,
         EventKind::AssetCheckEvaluation {
@@ -112,6 +133,7 @@ fn record(events: &EventWriter, asset: &AssetKey, check: String, result: CheckRe
             passed: result.passed,
             severity: result.severity,
             metadata: result.metadata,
+            partition,
         },
     ));
 }

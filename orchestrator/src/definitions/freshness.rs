@@ -209,5 +209,8 @@ fn deadline(
     }
 }
 
+mod partitioned;
+
+pub use partitioned::{evaluate_partitioned, latest_closed};
 #[cfg(test)]
 mod tests;

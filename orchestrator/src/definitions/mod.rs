@@ -26,6 +26,8 @@ pub use command::CommandSpec;
 pub use context::{AssetContext, EventSink};
 pub use freshness::{
     Freshness, FreshnessError, FreshnessPolicy, FreshnessState, evaluate as evaluate_freshness,
+    evaluate_partitioned as evaluate_partitioned_freshness,
+    latest_closed as latest_closed_partition,
 };
 pub use graph::AssetGraph;
 pub use job::JobDef;

@@ -82,6 +82,10 @@ pub enum EventKind {
         passed: bool,
         severity: CheckSeverity,
         metadata: Metadata,
+        /// The partition the verdict is about: the run's key, or `start...end` for a range;
+        /// absent for an unpartitioned run (and in events recorded before partitions had it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        partition: Option<String>,
     },
 }
 
@@ -202,6 +206,7 @@ mod tests {
                 passed: false,
                 severity: CheckSeverity::Warn,
                 metadata: Metadata::new(),
+                partition: Some("2026-03-01".into()),
             },
         ];
         for kind in kinds {

@@ -15,6 +15,8 @@ pub struct LatestCheck {
     pub passed: bool,
     pub severity: CheckSeverity,
     pub evaluated_at: DateTime<Utc>,
+    /// The partition the verdict is about (`None`: an unpartitioned run's).
+    pub partition: Option<String>,
 }
 
 /// How healthy an asset is, worst last.
@@ -122,6 +124,7 @@ mod tests {
             passed,
             severity,
             evaluated_at: Utc::now(),
+            partition: None,
         }
     }
 

@@ -37,6 +37,26 @@ impl PartitionRange {
     pub fn single_key(&self) -> Option<&str> {
         (self.start == self.end).then_some(self.start.as_str())
     }
+
+    /// How a check verdict names the range: the key itself, or `start...end` (Dagster's
+    /// spelling of a partition range).
+    pub fn label(&self) -> String {
+        match self.single_key() {
+            Some(key) => key.to_owned(),
+            None => format!("{}...{}", self.start, self.end),
+        }
+    }
+}
+
+impl PartitionScope {
+    /// The partition a verdict of this scope is about (see [`PartitionRange::label`]).
+    pub fn label(&self) -> Option<String> {
+        match (&self.key, &self.range) {
+            (Some(key), _) => Some(key.clone()),
+            (None, Some(range)) => Some(range.label()),
+            (None, None) => None,
+        }
+    }
 }
 
 /// A half-open time window `[start, end)`.

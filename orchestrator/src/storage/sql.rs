@@ -382,10 +382,15 @@ macro_rules! shared_storage {
                     if event.kind.asset_key().is_some() {
                         materialized.push((event, id));
                     } else if let $crate::domain::EventKind::AssetCheckEvaluation {
-                        asset, check, passed, severity, ..
+                        asset, check, passed, severity, partition, ..
                     } = &event.kind
                     {
-                        checked.push(((asset, check), (id, *passed, *severity, event.timestamp)));
+                        // '' stands for "no partition" in the table's key.
+                        let partition = partition.as_deref().unwrap_or("");
+                        checked.push((
+                            (asset, check, partition),
+                            (id, *passed, *severity, event.timestamp),
+                        ));
                     }
                 }
             }
@@ -457,14 +462,14 @@ macro_rules! shared_storage {
             Ok(ids)
         }
 
-        /// Makes each check evaluation its (asset, check)'s latest unless a newer one is
-        /// recorded, in one statement; rows are written in key order so concurrent batches
-        /// cannot deadlock.
+        /// Makes each check evaluation its (asset, check, partition)'s latest unless a newer
+        /// one is recorded, in one statement; rows are written in key order so concurrent
+        /// batches cannot deadlock.
         async fn upsert_check_latest(
             tx: &mut sqlx::Transaction<'_, $db>,
             run: $crate::domain::RunId,
             checked: Vec<(
-                (&$crate::domain::AssetKey, &String),
+                (&$crate::domain::AssetKey, &String, &str),
                 (i64, bool, $crate::domain::CheckSeverity, chrono::DateTime<chrono::Utc>),
             )>,
         ) -> Result<(), $crate::storage::StorageError> {
@@ -474,12 +479,13 @@ macro_rules! shared_storage {
                 return Ok(());
             }
             let mut q = sqlx::QueryBuilder::<$db>::new(
-                "INSERT INTO asset_check_latest (asset_key, check_name, run_id, event_id, passed, \
-                 severity, evaluated_at) ",
+                "INSERT INTO asset_check_latest (asset_key, check_name, partition_key, run_id, \
+                 event_id, passed, severity, evaluated_at) ",
             );
-            q.push_values(latest, |mut b, ((asset, check), (id, passed, severity, at))| {
+            q.push_values(latest, |mut b, ((asset, check, partition), (id, passed, severity, at))| {
                 b.push_bind(asset.as_str().to_owned())
                     .push_bind(check.clone())
+                    .push_bind(partition.to_owned())
                     .push_bind(run.as_uuid())
                     .push_bind(id)
                     .push_bind(passed)
@@ -487,7 +493,7 @@ macro_rules! shared_storage {
                     .push_bind($crate::storage::rows::micros(at));
             });
             q.push(
-                " ON CONFLICT (asset_key, check_name) DO UPDATE SET run_id = excluded.run_id, \
+                " ON CONFLICT (asset_key, check_name, partition_key) DO UPDATE SET run_id = excluded.run_id, \
                  event_id = excluded.event_id, passed = excluded.passed, \
                  severity = excluded.severity, evaluated_at = excluded.evaluated_at \
                  WHERE asset_check_latest.event_id < excluded.event_id",

@@ -107,6 +107,7 @@ async fn run_with_checks(store: &dyn RunStorage, checks: &[(&str, bool, CheckSev
                     passed: *passed,
                     severity: *severity,
                     metadata: Default::default(),
+                    partition: None,
                 },
             )
         })

@@ -28,6 +28,7 @@ fn failed_check(n: i64) -> NewEvent {
             passed: false,
             severity: CheckSeverity::Warn,
             metadata: Metadata::new(),
+            partition: None,
         },
     }
 }

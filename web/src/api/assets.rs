@@ -86,7 +86,27 @@ pub struct AssetHistory {
     pub history: Vec<MaterializationJson>,
     /// Pass as `before` for the next page; `null` on the last one.
     pub next: Option<i64>,
+    /// The latest verdict of each (check, partition), the latest partitions first (at most
+    /// 200), the unpartitioned verdicts last; on the first page only.
+    pub checks: Vec<CheckVerdictJson>,
 }
+
+/// The latest verdict of one check of the asset, for one partition.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckVerdictJson {
+    pub check: String,
+    /// The partition key, or `start...end` for a range run; `null` for an unpartitioned run.
+    pub partition: Option<String>,
+    pub passed: bool,
+    /// `WARN` or `ERROR`.
+    pub severity: String,
+    pub run_id: String,
+    /// RFC 3339.
+    pub evaluated_at: String,
+}
+
+/// How many (check, partition) verdicts an asset's history shows.
+const CHECK_VERDICTS: i64 = 200;
 
 /// One asset's materialization history, newest first. An asset no job defines and nothing
 /// materialized is a 404.
@@ -129,10 +149,29 @@ pub async fn get(
         .then(|| history.last().map(|m| m.event_id))
         .flatten();
     let history: Vec<MaterializationJson> = history.iter().map(MaterializationJson::from).collect();
+    let checks = if query.before.is_none() {
+        state
+            .store
+            .latest_checks_by_partition(&key, CHECK_VERDICTS)
+            .await?
+            .into_iter()
+            .map(|c| CheckVerdictJson {
+                check: c.check,
+                partition: c.partition,
+                passed: c.passed,
+                severity: c.severity.as_str().to_owned(),
+                run_id: c.run_id.to_string(),
+                evaluated_at: c.evaluated_at.to_rfc3339(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(Json(AssetHistory {
         key: key.to_string(),
         latest,
         history,
         next,
+        checks,
     }))
 }

@@ -90,7 +90,12 @@ pub fn event_summary(kind: &EventKind) -> String {
             passed,
             severity,
             metadata,
+            partition,
         } => {
+            let asset = match partition {
+                Some(partition) => format!("{asset} [{partition}]"),
+                None => asset.to_string(),
+            };
             let verdict = if *passed {
                 "passed".to_owned()
             } else {

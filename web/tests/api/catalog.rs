@@ -1,7 +1,7 @@
 //! Jobs, assets and schedules through the API.
 
 use axum::http::StatusCode;
-use orchestrator::domain::{RunStatus, ScheduleName};
+use orchestrator::domain::{AssetKey, CheckSeverity, EventKind, NewEvent, RunStatus, ScheduleName};
 use serde_json::json;
 
 use crate::support::{TestApp, api_tests};
@@ -9,6 +9,7 @@ use crate::support::{TestApp, api_tests};
 api_tests!(
     jobs_list_their_assets_and_default_config,
     assets_show_latest_materialization_and_history,
+    an_asset_shows_its_latest_check_verdict_per_partition,
     schedules_switch_on_and_off_persistently,
 );
 
@@ -93,4 +94,51 @@ async fn schedules_switch_on_and_off_persistently(app: TestApp) {
     app.post("/api/v1/schedules/nope/on", None)
         .await
         .assert_error(StatusCode::NOT_FOUND, "schedule 'nope' not found");
+}
+
+async fn an_asset_shows_its_latest_check_verdict_per_partition(app: TestApp) {
+    let run = app.finished(RunStatus::Success).await;
+    let key = AssetKey::parse("extract").unwrap();
+    let verdict = |passed: bool, partition: &str| {
+        NewEvent::step(
+            &key,
+            EventKind::AssetCheckEvaluation {
+                asset: key.clone(),
+                check: "has_rows".to_owned(),
+                passed,
+                severity: CheckSeverity::Error,
+                metadata: Default::default(),
+                partition: Some(partition.to_owned()),
+            },
+        )
+    };
+    app.store
+        .append_events(
+            run.id,
+            &[verdict(false, "2026-03-01"), verdict(true, "2026-03-02")],
+        )
+        .await
+        .unwrap();
+    let page = app.get("/api/v1/assets/extract").await;
+    page.assert_status(StatusCode::OK);
+    let seen: Vec<_> = page.body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["partition"].clone(),
+                c["passed"].clone(),
+                c["severity"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (json!("2026-03-02"), json!(true), json!("ERROR")),
+            (json!("2026-03-01"), json!(false), json!("ERROR")),
+        ]
+    );
+    assert_eq!(page.body["checks"][0]["run_id"], run.id.to_string());
 }

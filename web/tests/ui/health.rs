@@ -16,6 +16,7 @@ use crate::support::{TestApp, api_tests};
 api_tests!(
     health_shows_on_the_catalog_graphs_and_overview_with_failed_checks_in_run_lists,
     materialize_selected_launches_a_selection_run_or_names_what_is_missing,
+    the_asset_page_lists_the_latest_check_verdict_per_partition,
 );
 
 /// `extract` materialized; a failed ERROR check on it in that run.
@@ -33,6 +34,7 @@ async fn failed_check(app: &TestApp) -> orchestrator::domain::Run {
                     passed: false,
                     severity: CheckSeverity::Error,
                     metadata: Default::default(),
+                    partition: None,
                 },
             )],
         )
@@ -158,5 +160,43 @@ async fn materialize_selected_launches_a_selection_run_or_names_what_is_missing(
     assert_eq!(
         run.step_selection,
         Some(vec![AssetKey::parse("load").unwrap()])
+    );
+}
+
+async fn the_asset_page_lists_the_latest_check_verdict_per_partition(app: TestApp) {
+    let run = app.finished(RunStatus::Success).await;
+    let extract = AssetKey::parse("extract").unwrap();
+    let verdict = |passed: bool, partition: &str| {
+        NewEvent::step(
+            &extract,
+            EventKind::AssetCheckEvaluation {
+                asset: extract.clone(),
+                check: "has_rows".into(),
+                passed,
+                severity: CheckSeverity::Warn,
+                metadata: Default::default(),
+                partition: Some(partition.to_owned()),
+            },
+        )
+    };
+    app.store
+        .append_events(
+            run.id,
+            &[verdict(false, "2026-03-01"), verdict(true, "2026-03-02")],
+        )
+        .await
+        .unwrap();
+    let page = Browser::new(&app).get("/assets/extract").await;
+    page.assert_status(StatusCode::OK)
+        .assert_contains(
+            "<tr class=\"ev-ok\"><td>has_rows</td><td class=\"mono\">2026-03-02</td><td>passed</td>",
+        )
+        .assert_contains(
+            "<tr class=\"ev-warn\"><td>has_rows</td><td class=\"mono\">2026-03-01</td><td>failed (WARN)</td>",
+        );
+    let body = &page.html;
+    assert!(
+        body.find("2026-03-02").unwrap() < body.find("2026-03-01").unwrap(),
+        "the latest partition comes first"
     );
 }

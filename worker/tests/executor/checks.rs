@@ -40,8 +40,13 @@ fn verdicts(events: &[EventRecord]) -> Vec<(String, bool, CheckSeverity)> {
                 passed,
                 severity,
                 metadata,
+                partition,
             } => {
                 assert_eq!(asset.as_str(), "first");
+                assert_eq!(
+                    partition, &None,
+                    "an unpartitioned run's verdict names no partition"
+                );
                 assert!(metadata.contains_key("value") || metadata.contains_key("error"));
                 Some((check.clone(), *passed, *severity))
             }

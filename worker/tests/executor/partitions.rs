@@ -201,3 +201,70 @@ async fn a_dagster_pipes_script_reads_the_key_range_and_window() {
         })
     );
 }
+
+#[tokio::test]
+async fn a_command_check_of_a_partitioned_run_records_its_partition() {
+    use orchestrator::definitions::AssetCheckDef;
+    // The check passes only for the 2026-03-02 partition, reading the asset's output.
+    let is_second = r#"grep -q '"key":"2026-03-02"' "$ORCH_INPUTS_DIR/command.json""#;
+    let command = AssetDef::command("command")
+        .check(
+            AssetCheckDef::builder("right_day")
+                .command(CommandSpec::new(["sh", "-c", is_second]))
+                .unwrap(),
+        )
+        .command(CommandSpec::new(["sh", "-c", ECHO_PARTITION]))
+        .unwrap();
+    let daily = job("daily", vec![command])
+        .with_partitions(PartitionsDef::daily("2026-01-01", "UTC").unwrap())
+        .unwrap();
+    let h = harness(vec![daily]).await;
+    let mut verdicts = Vec::new();
+    for key in ["2026-03-01", "2026-03-02"] {
+        let (status, events) = h.run_new(daily_run(PartitionRange::single(key))).await;
+        assert_eq!(status, RunStatus::Success, "{events:#?}");
+        verdicts.extend(events.into_iter().filter_map(|e| match e.kind {
+            EventKind::AssetCheckEvaluation {
+                check,
+                passed,
+                partition,
+                ..
+            } => Some((check, passed, partition)),
+            _ => None,
+        }));
+    }
+    let day = |d: &str| Some(d.to_owned());
+    assert_eq!(
+        verdicts,
+        [
+            ("right_day".to_owned(), false, day("2026-03-01")),
+            ("right_day".to_owned(), true, day("2026-03-02")),
+        ]
+    );
+    // Both partitions' verdicts are the latest of theirs.
+    let latest = h
+        .store
+        .latest_checks_by_partition(&AssetKey::parse("command").unwrap(), 10)
+        .await
+        .unwrap();
+    let latest: Vec<_> = latest
+        .iter()
+        .map(|c| (c.partition.clone(), c.passed))
+        .collect();
+    assert_eq!(
+        latest,
+        [(day("2026-03-02"), true), (day("2026-03-01"), false)]
+    );
+    // A range run's verdict names the range.
+    let (_, events) = h
+        .run_new(daily_run(PartitionRange {
+            start: "2026-03-03".to_owned(),
+            end: "2026-03-04".to_owned(),
+        }))
+        .await;
+    let range = events.iter().find_map(|e| match &e.kind {
+        EventKind::AssetCheckEvaluation { partition, .. } => partition.clone(),
+        _ => None,
+    });
+    assert_eq!(range.as_deref(), Some("2026-03-03...2026-03-04"));
+}

@@ -168,7 +168,21 @@ pub struct AssetPage {
     graph_id: &'static str,
     health: &'static str,
     reasons: String,
+    checks: Vec<CheckView>,
 }
+
+/// The latest verdict of one check for one partition (`-` when unpartitioned).
+#[derive(Debug)]
+pub struct CheckView {
+    check: String,
+    partition: String,
+    verdict: String,
+    class: &'static str,
+    run: String,
+}
+
+/// How many (check, partition) verdicts the asset page shows, the latest partitions first.
+const CHECK_VERDICTS: i64 = 100;
 
 #[derive(Debug, Deserialize)]
 pub struct HistoryQuery {
@@ -213,10 +227,32 @@ pub async fn show(
         .map_or(("unknown", String::new()), |h| {
             (h.health.as_str(), h.reasons.join("; "))
         });
+    let checks = state
+        .store
+        .latest_checks_by_partition(&key, CHECK_VERDICTS)
+        .await?
+        .into_iter()
+        .map(|c| CheckView {
+            verdict: if c.passed {
+                "passed".to_owned()
+            } else {
+                format!("failed ({})", c.severity)
+            },
+            class: match (c.passed, c.severity) {
+                (true, _) => "ev-ok",
+                (false, orchestrator::domain::CheckSeverity::Warn) => "ev-warn",
+                (false, orchestrator::domain::CheckSeverity::Error) => "ev-error",
+            },
+            check: c.check,
+            partition: c.partition.unwrap_or_else(|| "-".to_owned()),
+            run: c.run_id.to_string(),
+        })
+        .collect();
     Ok(AssetPage {
         viewer,
         health,
         reasons,
+        checks,
         latest,
         history: history.iter().map(MaterializationView::from).collect(),
         next,

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod backfills;
 mod browser;
 mod escaping;
 mod forms;

@@ -1,6 +1,7 @@
 //! One module per page (or per form a page posts), plus the row views several pages share.
 
 pub mod assets;
+pub mod backfills;
 pub mod instance;
 pub mod jobs;
 pub mod launch;

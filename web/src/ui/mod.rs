@@ -52,6 +52,7 @@ pub fn router(auth: Arc<BrowserAuth>) -> Router<AppState> {
         .route("/reload", post(pages::jobs::reload))
         .route("/jobs/{job}", get(pages::jobs::show))
         .route("/jobs/{job}/launch", post(pages::launch::submit))
+        .route("/jobs/{job}/backfill", post(pages::partitions::submit))
         .route("/assets", get(pages::assets::list))
         .route("/assets/{*key}", get(pages::assets::show))
         .route("/schedules", get(pages::schedules::list))

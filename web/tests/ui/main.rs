@@ -13,6 +13,7 @@ mod escaping;
 mod forms;
 mod health;
 mod pages;
+mod partitions;
 mod roles;
 mod scale;
 #[path = "../api/support.rs"]

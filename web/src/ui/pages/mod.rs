@@ -8,6 +8,7 @@ pub mod launch;
 pub mod live;
 pub mod login;
 pub mod overview;
+pub mod partitions;
 pub mod run;
 pub mod run_actions;
 pub mod runs;

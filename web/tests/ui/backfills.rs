@@ -39,7 +39,7 @@ async fn backfills_are_listed_shown_canceled_and_retried_from_the_ui(app: TestAp
     let detail = browser.get(&format!("/backfills/{id}")).await;
     detail
         .assert_status(StatusCode::OK)
-        .assert_contains("id=\"backfill-partitions\">5</dd>")
+        .assert_contains("id=\"backfill-partitions\">5</td>")
         .assert_contains(&format!("href=\"/runs?backfill={id}\""))
         .assert_contains("id=\"cancel-backfill\"")
         .assert_lacks("id=\"retry-failed\"");
@@ -100,7 +100,7 @@ async fn backfills_are_listed_shown_canceled_and_retried_from_the_ui(app: TestAp
     let child = browser.get(retried.location()).await;
     child
         .assert_status(StatusCode::OK)
-        .assert_contains("id=\"backfill-partitions\">2</dd>")
+        .assert_contains("id=\"backfill-partitions\">2</td>")
         .assert_contains(&format!("<a href=\"/backfills/{id}\">"));
     browser
         .get("/backfills/nope")

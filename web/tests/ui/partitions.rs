@@ -130,5 +130,5 @@ async fn the_backfill_form_creates_a_backfill_or_says_why_not(app: TestApp) {
     browser
         .get(created.location())
         .await
-        .assert_contains("id=\"backfill-partitions\">4</dd>");
+        .assert_contains("id=\"backfill-partitions\">4</td>");
 }

@@ -12,7 +12,53 @@ use crate::support::{TestApp, api_tests};
 api_tests!(
     the_health_bar_and_key_list_show_mixed_statuses,
     the_backfill_form_creates_a_backfill_or_says_why_not,
+    the_launch_form_takes_a_partition_key,
 );
+
+async fn the_launch_form_takes_a_partition_key(app: TestApp) {
+    let browser = Browser::new(&app);
+    let page = browser.get("/jobs/daily_etl").await;
+    page.assert_contains("<input id=\"partition\" name=\"partition\"");
+    let csrf = page.csrf();
+    for (key, reason) in [("", "partition"), ("1999-01-01", "1999-01-01")] {
+        browser
+            .post(
+                "/jobs/daily_etl/launch",
+                &[("csrf", &csrf), ("config", "{}"), ("partition", key)],
+            )
+            .await
+            .assert_status(StatusCode::UNPROCESSABLE_ENTITY)
+            .assert_contains("id=\"launch-error\"")
+            .assert_contains(reason);
+    }
+    assert!(
+        app.runs().await.is_empty(),
+        "a refused launch created a run"
+    );
+    let launched = browser
+        .post(
+            "/jobs/daily_etl/launch",
+            &[
+                ("csrf", &csrf),
+                ("config", "{}"),
+                ("partition", "2026-01-02"),
+            ],
+        )
+        .await;
+    launched.assert_status(StatusCode::SEE_OTHER);
+    let runs = app.runs().await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(launched.location(), format!("/runs/{}", runs[0].id));
+    browser
+        .get("/jobs/daily_etl?status=in_progress")
+        .await
+        .assert_contains("<tr data-key=\"2026-01-02\">");
+    // An unpartitioned job has no picker and launches as before.
+    browser
+        .get("/jobs/etl")
+        .await
+        .assert_lacks("name=\"partition\"");
+}
 
 async fn launch(app: &TestApp, key: &str) -> RunId {
     let reply = app

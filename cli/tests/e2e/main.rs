@@ -16,6 +16,7 @@ mod access;
 mod backfills;
 mod browser;
 mod browser_assets;
+mod browser_backfills;
 mod checks;
 mod commands;
 mod control;

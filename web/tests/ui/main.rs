@@ -7,11 +7,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod backfills;
 mod browser;
 mod escaping;
 mod forms;
 mod health;
 mod pages;
+mod partitions;
 mod roles;
 mod scale;
 #[path = "../api/support.rs"]

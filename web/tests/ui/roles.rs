@@ -90,6 +90,15 @@ async fn a_viewer_sees_no_forms_and_a_forged_one_is_refused(app: TestApp) {
         ("/schedules/nightly/on".to_owned(), "admin"),
         ("/sensors/etl_failures/off".to_owned(), "admin"),
         ("/reload".to_owned(), "admin"),
+        ("/jobs/daily_etl/backfill".to_owned(), "operator"),
+        (
+            "/backfills/01890000-0000-7000-8000-000000000000/cancel".to_owned(),
+            "operator",
+        ),
+        (
+            "/backfills/01890000-0000-7000-8000-000000000000/retry".to_owned(),
+            "operator",
+        ),
     ];
     for (uri, role) in forged {
         browser
@@ -99,6 +108,11 @@ async fn a_viewer_sees_no_forms_and_a_forged_one_is_refused(app: TestApp) {
             .assert_contains(&format!("this needs the {role} role"));
     }
     assert_eq!(app.runs().await.len(), 2, "a refused form created a run");
+    browser
+        .get("/jobs/daily_etl")
+        .await
+        .assert_contains("id=\"partition-bar\"")
+        .assert_lacks("id=\"backfill-form\"");
     assert_eq!(
         app.store.get_run(queued.id).await.unwrap().status,
         RunStatus::Queued

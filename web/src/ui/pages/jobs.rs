@@ -2,7 +2,8 @@
 //! definitions with the Reload definitions button (`POST /reload`) and why the last reload
 //! failed, if it did. `GET /jobs/{job}`: one job — its asset graph
 //! (SVG), the Launch Run form with the run config editor prefilled with the job's defaults, and
-//! its latest runs.
+//! its latest runs; on a partitioned job, the partitions section and backfill form
+//! (`partitions.rs`).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -17,7 +18,7 @@ use crate::state::AppState;
 use crate::ui::format;
 use crate::ui::graph::{self, Graph};
 use crate::ui::guard::Viewer;
-use crate::ui::page::PageError;
+use crate::ui::page::{PageError, PageQuery};
 
 /// A job in the list.
 #[derive(Debug)]
@@ -83,6 +84,11 @@ pub struct JobPage {
     /// Why the last launch was refused.
     pub error: Option<String>,
     pub runs: Vec<RunRow>,
+    /// A partitioned job's health bar and keys (`partitions.rs`).
+    pub partitions: Option<super::partitions::PartitionView>,
+    /// The backfill form as typed, and why it was refused.
+    pub backfill_form: super::partitions::BackfillForm,
+    pub backfill_error: Option<String>,
 }
 
 /// The job `name`, or a 404 page.
@@ -144,14 +150,29 @@ pub async fn page(
         tags,
         error,
         runs: rows(&runs),
+        partitions: super::partitions::view(state, job, None).await?,
+        backfill_form: super::partitions::BackfillForm::default(),
+        backfill_error: None,
     })
+}
+
+/// The job page's query: a partitioned job's key list filter.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobQuery {
+    status: Option<String>,
 }
 
 pub async fn show(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(name): Path<String>,
+    PageQuery(query): PageQuery<JobQuery>,
 ) -> Result<JobPage, PageError> {
     let job = &find(&state, &name)?;
-    page(&state, viewer, job, None).await
+    let mut body = page(&state, viewer, job, None).await?;
+    if query.status.as_deref().is_some_and(|s| !s.is_empty()) {
+        body.partitions = super::partitions::view(&state, job, query.status.as_deref()).await?;
+    }
+    Ok(body)
 }

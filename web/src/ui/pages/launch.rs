@@ -1,4 +1,5 @@
-//! `POST /jobs/{job}/launch`: the Launch Run form, and the job graph's "Materialize selected"
+//! `POST /jobs/{job}/launch`: the Launch Run form (with a partition key picker on a partitioned
+//! job, checked like the API's `partition`), and the job graph's "Materialize selected"
 //! (the same form with `select`: a selection typed, or filled by clicking assets in the graph;
 //! refused with the names when an unselected upstream was never materialized). The config text must be a JSON object the
 //! job accepts (`JobDef::resolve_config`: known keys, the defaults' types) and the tags
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use orchestrator::definitions::{AssetSelection, JobDef};
 use orchestrator::domain::{NewRun, TagKey, Tags};
 use orchestrator::run_control::select::{SelectError, check_selection};
+use orchestrator::run_control::{PartitionError, PartitionRequest, check_partition_request};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -31,6 +33,9 @@ pub struct LaunchForm {
     /// An asset selection (`a,b+`): typed, or filled by clicking assets in the job graph.
     #[serde(default)]
     select: String,
+    /// A partitioned job's key (the picker); required for such a job, as in the API.
+    #[serde(default)]
+    partition: String,
 }
 
 pub async fn submit(
@@ -68,7 +73,26 @@ pub async fn submit(
             Err(e) => return refuse(&state, viewer, job, form, e.to_string()).await,
         }
     }
-    let run = state.store.create_run(&run).await?;
+    let key = form.partition.trim();
+    let request = if key.is_empty() {
+        PartitionRequest::None
+    } else {
+        PartitionRequest::Key(key.to_owned())
+    };
+    match check_partition_request(state.store.as_ref(), job, &request, chrono::Utc::now()).await {
+        Ok(Some(range)) => run = run.with_partition(range),
+        Ok(None) => {}
+        Err(PartitionError::Storage(e)) => return Err(e.into()),
+        Err(e) => return refuse(&state, viewer, job, form, e.to_string()).await,
+    }
+    let run = orchestrator::partition_status::create_run(
+        state.store.as_ref(),
+        job,
+        &run,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(crate::error::ApiError::from)?;
     tracing::info!(run = %run.id, job = %run.job, "run launched from the web UI");
     Ok(Redirect::to(&format!("/runs/{}", run.id)).into_response())
 }

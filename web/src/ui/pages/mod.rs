@@ -1,12 +1,14 @@
 //! One module per page (or per form a page posts), plus the row views several pages share.
 
 pub mod assets;
+pub mod backfills;
 pub mod instance;
 pub mod jobs;
 pub mod launch;
 pub mod live;
 pub mod login;
 pub mod overview;
+pub mod partitions;
 pub mod run;
 pub mod run_actions;
 pub mod runs;

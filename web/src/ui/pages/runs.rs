@@ -1,4 +1,4 @@
-//! `GET /runs`: runs newest first, filtered by status, job and tag, a page at a time (keyset:
+//! `GET /runs`: runs newest first, filtered by status, job, tag, partition key and backfill, a page at a time (keyset:
 //! the `before` cursor is the last run id of the previous page). The filters are the API's
 //! (`api::runs::ListQuery`), so both refuse the same input the same way.
 
@@ -28,6 +28,8 @@ pub struct RunsPage {
     jobs: Vec<String>,
     job: String,
     tag: String,
+    partition: String,
+    backfill: String,
     checks_failed: bool,
     error: Option<String>,
     runs: Vec<RunRow>,
@@ -88,6 +90,8 @@ fn page(state: &AppState, viewer: Viewer, query: &ListQuery, error: Option<Strin
             .collect(),
         job: query.job.clone().unwrap_or_default(),
         tag: query.tag.clone().unwrap_or_default(),
+        partition: query.partition.clone().unwrap_or_default(),
+        backfill: query.backfill.clone().unwrap_or_default(),
         checks_failed: query.checks_failed.unwrap_or(false),
         error,
         runs: Vec::new(),
@@ -102,6 +106,8 @@ fn next_link(query: &ListQuery, before: &str) -> String {
         ("status", &query.status),
         ("job", &query.job),
         ("tag", &query.tag),
+        ("partition", &query.partition),
+        ("backfill", &query.backfill),
     ] {
         if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
             link.push_str(&format!("&{name}={}", encode(value, false)));

@@ -148,7 +148,13 @@ mod tests {
         agrees(&def(Cadence::Daily, "2025-01-01", "UTC"), true);
         agrees(&def(Cadence::Weekly, "2024-01-01", "UTC"), true);
         agrees(&def(Cadence::Monthly, "2020-01-01", "UTC"), false);
-        agrees(&def(Cadence::Hourly, "2026-01-01-00:00", "America/New_York"), false);
-        agrees(&PartitionsDef::static_keys(&["b", "a", "c"]).unwrap(), false);
+        agrees(
+            &def(Cadence::Hourly, "2026-01-01-00:00", "America/New_York"),
+            false,
+        );
+        agrees(
+            &PartitionsDef::static_keys(&["b", "a", "c"]).unwrap(),
+            false,
+        );
     }
 }

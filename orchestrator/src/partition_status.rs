@@ -9,14 +9,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::definitions::{JobDef, PartitionsDef, PartitionsError};
+use crate::definitions::{JobDef, KeyPositions, PartitionsDef, PartitionsError};
 use crate::domain::{
     AssetKey, PartitionRange, PartitionStatus, PartitionStatusRow, PartitionTargets, RunId,
 };
 use crate::storage::{RunStorage, StorageError};
 
-/// How many keys a definition is walked by at once.
-const WALK_PAGE: usize = 10_000;
 /// The largest page of keys a listing returns.
 pub const MAX_LIST: usize = 10_000;
 
@@ -122,7 +120,6 @@ pub async fn read_status(
     let rows = store
         .partition_statuses(&job.name, query.asset.as_ref())
         .await?;
-    let per_key = by_key(rows);
     let want_assets = if query.asset.is_some() {
         1
     } else {
@@ -130,70 +127,137 @@ pub async fn read_status(
     };
     let dynamic = dynamic_keys(store, def).await?;
     let keys = def.at(now, &dynamic);
+    let positions = keys.positions().map_err(|source| StatusError::Partitions {
+        job: job.name.to_string(),
+        source,
+    })?;
     let limit = match query.limit {
         0 => 1_000,
         n => n.min(MAX_LIST),
     };
+    // The stored keys that exist now, by position, with their combined status.
+    let mut stored: Vec<Stored> = by_key(rows)
+        .into_iter()
+        .filter_map(|(key, (statuses, run_id))| {
+            let position = positions.position(&key)?;
+            let missing = want_assets.saturating_sub(statuses.len());
+            let all = statuses
+                .into_iter()
+                .chain(std::iter::repeat_n(PartitionStatus::Missing, missing));
+            Some(Stored {
+                position,
+                key,
+                status: PartitionStatus::combine(all).unwrap_or(PartitionStatus::Missing),
+                run_id,
+            })
+        })
+        .collect();
+    stored.sort_unstable_by_key(|s| s.position);
     let mut report = StatusReport::default();
-    // Past the cursor once `after` is seen (or from the start without one).
-    let mut past_cursor = query.after.is_none();
-    let mut after: Option<String> = None;
-    loop {
-        let page =
-            keys.page(after.as_deref(), WALK_PAGE)
-                .map_err(|source| StatusError::Partitions {
-                    job: job.name.to_string(),
-                    source,
-                })?;
-        for key in page.keys {
-            let (status, run_id) = match per_key.get(key.as_str()) {
-                Some((statuses, run)) => {
-                    let missing = want_assets.saturating_sub(statuses.len());
-                    let all = statuses
-                        .iter()
-                        .copied()
-                        .chain(std::iter::repeat_n(PartitionStatus::Missing, missing));
-                    (
-                        PartitionStatus::combine(all).unwrap_or(PartitionStatus::Missing),
-                        *run,
-                    )
-                }
-                None => (PartitionStatus::Missing, None),
-            };
-            report.summary.add(status);
-            match report.ranges.last_mut() {
-                Some(range) if range.status == status => {
-                    range.end.clone_from(&key);
-                    range.count += 1;
-                }
-                _ => report.ranges.push(StatusRange {
-                    start: key.clone(),
-                    end: key.clone(),
-                    status,
-                    count: 1,
-                }),
-            }
-            if past_cursor && query.status.is_none_or(|s| s == status) {
-                if report.partitions.len() < limit {
-                    report.partitions.push(KeyStatus {
-                        key: key.clone(),
-                        status,
-                        run_id,
-                    });
-                } else if report.next.is_none() {
-                    report.next = report.partitions.last().map(|k| k.key.clone());
-                }
-            }
-            if query.after.as_deref() == Some(key.as_str()) {
-                past_cursor = true;
-            }
+    for s in &stored {
+        report.summary.add(s.status);
+    }
+    report.summary.missing += positions.len() - stored.len() as u64;
+    report.ranges = ranges(&positions, &stored);
+    // The page: from the position after the cursor (nothing when the cursor is not a key).
+    let from = match &query.after {
+        None => Some(0),
+        Some(after) => positions.position(after).map(|p| p + 1),
+    };
+    if let Some(from) = from {
+        let mut page = page_from(&positions, &stored, from, query.status, limit + 1);
+        if page.len() > limit {
+            page.truncate(limit);
+            report.next = page.last().map(|k| k.key.clone());
         }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
+        report.partitions = page;
     }
     Ok(report)
+}
+
+/// A stored key that exists: its position, combined status and newest run.
+struct Stored {
+    position: u64,
+    key: String,
+    status: PartitionStatus,
+    run_id: Option<RunId>,
+}
+
+/// The run-length ranges over every position: the stored keys (sorted by position), the gaps
+/// between them missing.
+fn ranges(positions: &KeyPositions<'_>, stored: &[Stored]) -> Vec<StatusRange> {
+    // (start, end, status, count) in positions, turned into keys at the end.
+    let mut out: Vec<(u64, u64, PartitionStatus)> = Vec::new();
+    let mut push = |start: u64, end: u64, status: PartitionStatus| match out.last_mut() {
+        Some(last) if last.2 == status && last.1 + 1 == start => last.1 = end,
+        _ => out.push((start, end, status)),
+    };
+    let mut next = 0;
+    for s in stored {
+        if s.position > next {
+            push(next, s.position - 1, PartitionStatus::Missing);
+        }
+        push(s.position, s.position, s.status);
+        next = s.position + 1;
+    }
+    if next < positions.len() {
+        push(next, positions.len() - 1, PartitionStatus::Missing);
+    }
+    out.into_iter()
+        .map(|(start, end, status)| StatusRange {
+            start: positions.key_at(start).unwrap_or_default(),
+            end: positions.key_at(end).unwrap_or_default(),
+            status,
+            count: end - start + 1,
+        })
+        .collect()
+}
+
+/// Up to `limit` keys from position `from` in `status` (any when `None`), in order.
+fn page_from(
+    positions: &KeyPositions<'_>,
+    stored: &[Stored],
+    from: u64,
+    status: Option<PartitionStatus>,
+    limit: usize,
+) -> Vec<KeyStatus> {
+    let mut out = Vec::new();
+    let first = stored.partition_point(|s| s.position < from);
+    let mut rest = stored[first..].iter().peekable();
+    match status {
+        Some(wanted) if wanted != PartitionStatus::Missing => {
+            for s in rest.filter(|s| s.status == wanted).take(limit) {
+                out.push(KeyStatus {
+                    key: s.key.clone(),
+                    status: s.status,
+                    run_id: s.run_id,
+                });
+            }
+        }
+        _ => {
+            let mut position = from;
+            while position < positions.len() && out.len() < limit {
+                let at = rest.next_if(|s| s.position == position);
+                let (status_here, run_id) = match at {
+                    Some(s) => (s.status, s.run_id),
+                    None => (PartitionStatus::Missing, None),
+                };
+                if status.is_none_or(|s| s == status_here) {
+                    let key = match at {
+                        Some(s) => s.key.clone(),
+                        None => positions.key_at(position).unwrap_or_default(),
+                    };
+                    out.push(KeyStatus {
+                        key,
+                        status: status_here,
+                        run_id,
+                    });
+                }
+                position += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The status of each key of `job` that has rows, over `assets` (the job's partitioned assets
@@ -298,23 +362,11 @@ pub fn keys_between(
 ) -> Result<Vec<String>, PartitionsError> {
     let keys = def.at(now, dynamic);
     keys.validate_range(start, end)?;
-    let mut out = vec![start.to_owned()];
-    let mut after = start.to_owned();
-    while after != end {
-        let page = keys.page(Some(&after), WALK_PAGE)?;
-        let Some(last) = page.keys.last().cloned() else {
-            break;
-        };
-        for key in page.keys {
-            let done = key == end;
-            out.push(key);
-            if done {
-                return Ok(out);
-            }
-        }
-        after = last;
-    }
-    Ok(out)
+    let positions = keys.positions()?;
+    let (Some(first), Some(last)) = (positions.position(start), positions.position(end)) else {
+        return Ok(vec![start.to_owned()]);
+    };
+    Ok((first..=last).filter_map(|p| positions.key_at(p)).collect())
 }
 
 /// Creates `run` of `job`, its asset partitions in progress in the status index when it

@@ -2,8 +2,8 @@
 //! `orch/backfill`) up to its own limit, cancels the runs of a CANCELING one, and ends it
 //! (COMPLETED, FAILED, CANCELED) when nothing is left in flight. Event-driven: it ticks again as
 //! soon as a run ends (a slot frees), with a short fallback to see new backfills. Replicas are
-//! safe together: a chunk is claimed and its run created in one conditional transaction
-//! (`submit_backfill_chunk`), and status changes are conditional.
+//! safe together: a tick's chunks are claimed (each conditionally) and their runs created in one
+//! transaction (`submit_backfill_chunks`), and status changes are conditional.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::definitions::{Definitions, JobDef};
 use crate::domain::{
-    BACKFILL_TAG, Backfill, BackfillChunk, BackfillStatus, NewRun, PartitionRange, TagKey, Tags,
+    BACKFILL_TAG, Backfill, BackfillChunk, BackfillStatus, NewRun, PartitionRange,
+    PartitionTargets, TagKey, Tags,
 };
 use crate::partition_status::targets;
 use crate::storage::{Change, RunStorage, StorageError};
@@ -102,26 +103,37 @@ impl BackfillDaemon {
                 .set_backfill_status(backfill.id, &[Requested], Running)
                 .await?;
         }
-        let mut submitted = 0;
         // One snapshot for the batch: hashing the job's definition per run would cost more
         // than the run's own insert.
         let definition = crate::snapshot::JobSnapshot::of(job).stored();
+        let mut batch = Vec::new();
         for chunk in store.next_backfill_chunks(backfill.id, free).await? {
-            if self.submit(backfill, job, &definition, &chunk, now).await? {
-                submitted += 1;
+            if let Some(run) = self
+                .prepare(backfill, job, &definition, &chunk, now)
+                .await?
+            {
+                batch.push(run);
             }
         }
-        Ok(submitted)
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        // One transaction for the batch (each claim still conditional): a commit per run
+        // was most of a submission's cost.
+        let created = store.submit_backfill_chunks(backfill.id, &batch).await?;
+        Ok(created.len() as u64)
     }
 
-    async fn submit(
+    /// The run (with its status targets) chunk `chunk` is submitted as; `None` when the job's
+    /// config does not resolve.
+    async fn prepare(
         &self,
         backfill: &Backfill,
         job: &JobDef,
         definition: &crate::domain::StoredDefinition,
         chunk: &BackfillChunk,
         now: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
+    ) -> Result<Option<(u32, NewRun, PartitionTargets)>, StorageError> {
         let mut tags = Tags::new();
         if let Ok(key) = TagKey::parse(BACKFILL_TAG) {
             tags.insert(key, backfill.id.to_string());
@@ -130,7 +142,7 @@ impl BackfillDaemon {
             Ok(config) => config,
             Err(e) => {
                 tracing::error!(backfill = %backfill.id, error = %e, "the job's default config does not resolve");
-                return Ok(false);
+                return Ok(None);
             }
         };
         let range = PartitionRange {
@@ -160,11 +172,7 @@ impl BackfillDaemon {
                 Default::default()
             }
         };
-        let created = self
-            .store
-            .submit_backfill_chunk(backfill.id, chunk.position, &run, &targets)
-            .await?;
-        Ok(created.is_some())
+        Ok(Some((chunk.position, run, targets)))
     }
 
     /// Ticks until `shutdown`: again at once after a full batch, when a run ends, or after the

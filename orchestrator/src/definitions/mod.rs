@@ -34,8 +34,8 @@ pub use job::JobDef;
 pub use live::{LiveDefinitions, Loaded, Loader, ReloadFailure};
 pub use object_store::{ObjectInfo, ObjectStore, ObjectStoreError, StoredObject};
 pub use partitions::{
-    Cadence, KeyPage, PartitionKeys, PartitionsDef, PartitionsError, TimeWindowPartitions,
-    TimeWindowSpec,
+    Cadence, KeyPage, KeyPositions, PartitionKeys, PartitionsDef, PartitionsError,
+    TimeWindowPartitions, TimeWindowSpec,
 };
 pub use schedule::{CatchUp, ScheduleDef, ScheduleDefBuilder};
 pub use selection::{AssetSelection, Reach, SelectionClause, SelectionError};

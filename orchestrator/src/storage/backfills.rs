@@ -51,6 +51,16 @@ pub trait BackfillStorage: Send + Sync {
         targets: &PartitionTargets,
     ) -> Result<Option<Run>, StorageError>;
 
+    /// Claims and creates each of `chunks` (position, run, targets) as
+    /// [`Self::submit_backfill_chunk`] does, all in one transaction: each claim stays
+    /// conditional, so a chunk submitted already (by another daemon) is skipped. The ids of
+    /// the runs created, in the order given.
+    async fn submit_backfill_chunks(
+        &self,
+        id: BackfillId,
+        chunks: &[(u32, NewRun, PartitionTargets)],
+    ) -> Result<Vec<RunId>, StorageError>;
+
     /// Moves `id` to `to` if its status is one of `from`; whether it moved.
     async fn set_backfill_status(
         &self,
@@ -313,6 +323,43 @@ macro_rules! shared_backfill_storage {
                 tx.commit().await?;
                 self.changed($crate::storage::Change::Run(run.id, run.status));
                 row.try_into().map(Some)
+            }
+
+            async fn submit_backfill_chunks(
+                &self,
+                id: $crate::domain::BackfillId,
+                chunks: &[(
+                    u32,
+                    $crate::domain::NewRun,
+                    $crate::domain::PartitionTargets,
+                )],
+            ) -> Result<Vec<$crate::domain::RunId>, $crate::storage::StorageError> {
+                let mut tx = self.pool.begin().await?;
+                let mut created = Vec::new();
+                for (position, run, targets) in chunks {
+                    // Each claim takes its row lock (SQLite: the write lock) before the run is
+                    // made, as in `submit_backfill_chunk`.
+                    let claimed = sqlx::query(
+                        "UPDATE backfill_chunks SET run_id = $1 \
+                         WHERE backfill_id = $2 AND position = $3 AND run_id IS NULL",
+                    )
+                    .bind(run.id.as_uuid())
+                    .bind(id.as_uuid())
+                    .bind(i32::try_from(*position).unwrap_or(i32::MAX))
+                    .execute(&mut *tx)
+                    .await?;
+                    if claimed.rows_affected() == 0 {
+                        continue;
+                    }
+                    insert_run(&mut tx, run).await?;
+                    begin_partition_status(&mut tx, run.job.as_str(), run.id, targets).await?;
+                    created.push((run.id, run.status));
+                }
+                tx.commit().await?;
+                for (run, status) in &created {
+                    self.changed($crate::storage::Change::Run(*run, *status));
+                }
+                Ok(created.into_iter().map(|(run, _)| run).collect())
             }
 
             async fn set_backfill_status(

@@ -12,7 +12,10 @@ use orchestrator::storage::RunStorage;
 use crate::support::{job, key, queued, storage_tests, two_store_tests};
 
 storage_tests!(a_backfill_is_stored_counted_and_moved_only_from_the_status_seen,);
-two_store_tests!(two_stores_racing_submit_each_chunk_exactly_once,);
+two_store_tests!(
+    two_stores_racing_submit_each_chunk_exactly_once,
+    two_stores_racing_in_batches_submit_each_chunk_exactly_once,
+);
 
 fn new_backfill(chunks: u32) -> NewBackfill {
     NewBackfill {
@@ -161,4 +164,58 @@ async fn two_stores_racing_submit_each_chunk_exactly_once(
         .await
         .unwrap();
     assert_eq!(runs.len(), 40);
+}
+
+/// The daemon's path: batches of chunks in one transaction each, two stores over the same
+/// pending chunks in the same order.
+async fn two_stores_racing_in_batches_submit_each_chunk_exactly_once(
+    first: Arc<dyn RunStorage>,
+    second: Arc<dyn RunStorage>,
+) {
+    let planned = new_backfill(60);
+    let created = first.create_backfill(&planned).await.unwrap();
+    let race = |store: Arc<dyn RunStorage>| {
+        let chunks = planned.chunks.clone();
+        async move {
+            let mut won = Vec::new();
+            for batch in chunks.chunks(15) {
+                let batch: Vec<_> = batch
+                    .iter()
+                    .map(|c| (c.position, run_of(c), PartitionTargets::default()))
+                    .collect();
+                won.extend(
+                    store
+                        .submit_backfill_chunks(created.id, &batch)
+                        .await
+                        .unwrap(),
+                );
+            }
+            won
+        }
+    };
+    let (a, b) = tokio::join!(race(first.clone()), race(second.clone()));
+    assert_eq!(a.len() + b.len(), 60, "every chunk submitted once");
+    let counts = first.backfill_counts(created.id).await.unwrap();
+    assert_eq!(counts.pending, 0);
+    assert_eq!(counts.runs.get(&RunStatus::Queued), Some(&60));
+    let runs = first
+        .list_runs(&orchestrator::domain::RunFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 60);
+    // Submitting a claimed batch again creates nothing.
+    let again: Vec<_> = planned.chunks[..5]
+        .iter()
+        .map(|c| (c.position, run_of(c), PartitionTargets::default()))
+        .collect();
+    assert!(
+        second
+            .submit_backfill_chunks(created.id, &again)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -11,6 +11,7 @@
 //! once. Refusals name the valid span.
 
 mod parse;
+mod positions;
 mod time_window;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ mod tests;
 
 use chrono::{DateTime, Utc};
 
+pub use positions::KeyPositions;
 pub use time_window::{Cadence, TimeWindowPartitions, TimeWindowSpec};
 
 use super::cron::CronError;

@@ -306,3 +306,80 @@ fn parse_local(value: &str) -> Result<NaiveDateTime, PartitionsError> {
             .to_owned(),
     })
 }
+
+impl TimeWindowPartitions {
+    /// The fixed length of every window and how many exist at `now`, when windows are evenly
+    /// spaced (hourly, daily or weekly in UTC, where no DST moves a boundary): keys then map
+    /// to positions arithmetically. `None` for the other definitions.
+    pub(super) fn fixed(&self, now: DateTime<Utc>) -> Option<(TimeDelta, u64)> {
+        if self.cron.timezone() != chrono_tz::UTC {
+            return None;
+        }
+        let step = match self.spec.cadence {
+            Cadence::Hourly => TimeDelta::hours(1),
+            Cadence::Daily => TimeDelta::days(1),
+            Cadence::Weekly => TimeDelta::weeks(1),
+            _ => return None,
+        };
+        let count = match self.cutoff(now) {
+            Some(cutoff) => ((cutoff - self.first).num_seconds() / step.num_seconds()) as u64,
+            None => 0,
+        };
+        Some((step, count))
+    }
+
+    /// The start of the first window.
+    pub(super) fn first(&self) -> DateTime<Utc> {
+        self.first
+    }
+
+    /// The UTC instant a key of this definition's format names, read strictly (the canonical
+    /// form only); for [`Self::fixed`] definitions.
+    pub(super) fn fixed_instant(&self, key: &str) -> Option<DateTime<Utc>> {
+        let b = key.as_bytes();
+        let num = |from: usize, len: usize| -> Option<u32> {
+            let digits = b.get(from..from + len)?;
+            digits.iter().try_fold(0u32, |n, d| {
+                d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+            })
+        };
+        let date_only = self.spec.cadence.format() == DATE_FORMAT;
+        let (len, ok) = if date_only {
+            (10, b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-'))
+        } else {
+            (
+                16,
+                b.get(4) == Some(&b'-')
+                    && b.get(7) == Some(&b'-')
+                    && b.get(10) == Some(&b'-')
+                    && b.get(13) == Some(&b':'),
+            )
+        };
+        if b.len() != len || !ok {
+            return None;
+        }
+        let date =
+            NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 2)?, num(8, 2)?)?;
+        let time = if date_only {
+            NaiveTime::MIN
+        } else {
+            NaiveTime::from_hms_opt(num(11, 2)?, num(14, 2)?, 0)?
+        };
+        Some(date.and_time(time).and_utc())
+    }
+
+    /// The key of the window starting at `t` (UTC definitions: formatted without chrono's
+    /// format machinery when the year has four digits).
+    pub(super) fn fixed_key(&self, t: DateTime<Utc>) -> String {
+        use chrono::{Datelike, Timelike};
+        let (y, m, d) = (t.year(), t.month(), t.day());
+        if !(0..=9999).contains(&y) {
+            return self.key_of(t);
+        }
+        if self.spec.cadence.format() == DATE_FORMAT {
+            format!("{y:04}-{m:02}-{d:02}")
+        } else {
+            format!("{y:04}-{m:02}-{d:02}-{:02}:{:02}", t.hour(), t.minute())
+        }
+    }
+}

@@ -13,6 +13,7 @@ use crate::definitions::{JobDef, KeyPositions, PartitionsDef, PartitionsError};
 use crate::domain::{
     AssetKey, PartitionRange, PartitionStatus, PartitionStatusRow, PartitionTargets, RunId,
 };
+use crate::run_control::partition::dynamic_keys;
 use crate::storage::{RunStorage, StorageError};
 
 /// The largest page of keys a listing returns.
@@ -308,16 +309,6 @@ pub fn partitioned_assets(job: &JobDef) -> Vec<AssetKey> {
         .filter(|a| a.partitions.is_some())
         .map(|a| a.key.clone())
         .collect()
-}
-
-async fn dynamic_keys(
-    store: &dyn RunStorage,
-    def: &PartitionsDef,
-) -> Result<Vec<String>, StorageError> {
-    match def.dynamic_name() {
-        Some(name) => store.list_dynamic_partitions(name, None, 0).await,
-        None => Ok(Vec::new()),
-    }
 }
 
 /// What a run of `job` over `range` (validated) with `selection` (`None`: every asset) covers

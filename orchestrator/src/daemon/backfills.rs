@@ -18,7 +18,7 @@ use crate::domain::{
     PartitionTargets, TagKey, Tags,
 };
 use crate::partition_status::targets;
-use crate::storage::{Change, RunStorage, StorageError};
+use crate::storage::{RunStorage, StorageError};
 
 /// The most runs one backfill submits in one tick (more follow at once in the next).
 const BATCH: u32 = 500;
@@ -191,19 +191,8 @@ impl BackfillDaemon {
             if wait.is_zero() {
                 continue;
             }
-            let deadline = tokio::time::sleep(wait);
-            tokio::pin!(deadline);
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = &mut deadline => break,
-                    change = changes.recv() => match change {
-                        Some(Change::Run(_, status)) if status.is_terminal() => break,
-                        Some(Change::Resync) => break,
-                        Some(_) => {}
-                        None => return,
-                    },
-                }
+            if !super::wake::until_a_run_ends(&mut changes, wait, &shutdown).await {
+                return;
             }
         }
     }

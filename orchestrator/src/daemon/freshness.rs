@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::definitions::{Definitions, FreshnessPolicy, evaluate_freshness};
 use crate::domain::{AssetKey, FreshnessState, JobName};
-use crate::storage::{Change, NewFreshnessChange, RunStorage, StorageError};
+use crate::storage::{NewFreshnessChange, RunStorage, StorageError};
 
 /// The longest sleep between passes, whatever the policies say.
 pub const MAX_SLEEP: Duration = Duration::from_secs(30);
@@ -157,20 +157,9 @@ impl FreshnessEvaluator {
                     Duration::from_secs(1)
                 }
             };
-            let deadline = tokio::time::sleep(sleep);
-            tokio::pin!(deadline);
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = &mut deadline => break,
-                    // Not `next_or_poll`: the sleep above is this loop's fallback.
-                    change = changes.recv() => match change {
-                        Some(Change::Run(_, status)) if status.is_terminal() => break,
-                        Some(Change::Resync) => break,
-                        Some(_) => {}
-                        None => return,
-                    },
-                }
+            // Not `next_or_poll`: the sleep is this loop's fallback.
+            if !super::wake::until_a_run_ends(&mut changes, sleep, &shutdown).await {
+                return;
             }
         }
     }

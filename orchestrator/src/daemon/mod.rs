@@ -16,6 +16,7 @@ pub mod observer;
 pub mod retention;
 pub mod scheduler;
 pub mod sensors;
+mod wake;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -36,7 +36,7 @@ pub enum PartitionError {
 }
 
 /// The keys of `def` that storage holds (dynamic definitions), empty for the others.
-async fn dynamic_keys(
+pub(crate) async fn dynamic_keys(
     store: &dyn RunStorage,
     def: &PartitionsDef,
 ) -> Result<Vec<String>, StorageError> {

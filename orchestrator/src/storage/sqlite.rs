@@ -36,6 +36,8 @@ const FALLBACK_POLL: Duration = Duration::from_millis(200);
 pub struct SqliteStore {
     pool: SqlitePool,
     changes: ChangeHub,
+    /// The file locked while migrating (beside the database); `None` in memory.
+    migrate_lock: Option<std::path::PathBuf>,
 }
 
 impl SqliteStore {
@@ -47,6 +49,13 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
+        let file = connect.get_filename();
+        let migrate_lock =
+            (!file.as_os_str().is_empty() && file != std::path::Path::new(":memory:")).then(|| {
+                let mut name = file.as_os_str().to_owned();
+                name.push(".migrate-lock");
+                std::path::PathBuf::from(name)
+            });
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .connect_with(connect)
@@ -54,6 +63,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             changes: ChangeHub::new(),
+            migrate_lock,
         })
     }
 
@@ -70,12 +80,39 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// sqlx takes no lock while it migrates SQLite: two processes opening a fresh database at
+    /// once (`orch dev` and `orch launch`, a test and the binary it starts) would both apply a
+    /// migration ("duplicate column name"). An exclusive lock on a file beside the database
+    /// makes the second wait and find them applied. (Not the database file itself: closing
+    /// another descriptor of it would drop SQLite's own POSIX locks in this process.)
     async fn run_migrations(&self) -> Result<(), StorageError> {
+        let _held = match self.migrate_lock.clone() {
+            Some(path) => Some(lock_exclusive(path).await?),
+            None => None,
+        };
         sqlx::migrate!("../migrations/sqlite")
             .run(&self.pool)
             .await?;
         Ok(())
     }
+}
+
+/// Opens `path` (creating it) and waits for an exclusive lock on it, released when the file
+/// is dropped.
+async fn lock_exclusive(path: std::path::PathBuf) -> Result<std::fs::File, StorageError> {
+    let locked = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(std::io::Error::other)
+    .and_then(|locked| locked);
+    locked.map_err(|e| StorageError::Database(sqlx::Error::Io(e)))
 }
 
 shared_storage!(SqliteStore, sqlx::Sqlite);

@@ -21,6 +21,7 @@ mod daemons;
 mod ending;
 mod events;
 mod list;
+mod migrate;
 mod numbered_events;
 mod observe;
 mod partition_status;

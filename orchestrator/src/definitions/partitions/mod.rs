@@ -15,6 +15,8 @@ mod positions;
 mod time_window;
 
 #[cfg(test)]
+mod job_tests;
+#[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, Utc};
